@@ -1,0 +1,70 @@
+"""The ``ntp-mechanics`` command line.
+
+Each subcommand is a module of this package exposing ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``.  Modules are imported only when
+their command runs or help is asked for, and import cvxpy/torch inside functions, so a
+command that does not train never pays for torch.
+
+Exit codes (shared by every command):
+
+* 0 - done / consistent with the theory
+* 1 - contradicts the theory (``check``, ``report`` with gating)
+* 2 - bad input, or an infeasible Graph-SVM (one line on stderr, no traceback)
+* 3 - numerically inconclusive (a solver could not certify its answer)
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from generators.dataset import DatasetError
+
+COMMANDS = ("predict", "train", "check", "claims", "report")
+
+EXIT_OK, EXIT_CONTRADICTS, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ntp-mechanics",
+        description="Check next-token-prediction attention against the theory of Li et al. 2024.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f"ntp_mechanics.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ntp_mechanics.{name}":
+                raise
+            continue  # command not installed in this build
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from solvers.errors import InconclusiveError, InfeasibleError
+
+    try:
+        return int(args._run(args))
+    except (DatasetError, InfeasibleError) as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    except InconclusiveError as exc:
+        return _fail(f"inconclusive: {exc}", EXIT_INCONCLUSIVE)
+    except FloatingPointError as exc:
+        return _fail(f"inconclusive: floating-point failure ({exc})", EXIT_INCONCLUSIVE)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"ntp-mechanics: error: {message.splitlines()[0] if message else 'failed'}",
+          file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,280 @@
+"""The Graph-SVM: the hard-retrieval direction ``W_svm`` (THEORY.md section 3).
+
+    W_svm = argmin ||W||   s.t.  (e_i - e_j)^T W e_k = 0   for cyclic edges i -> j of G^(k),
+                                 (e_i - e_j)^T W e_k >= 1  for acyclic edges,
+
+with the Frobenius norm (``W_svm``) or the nuclear norm (``W_svm_*``).
+
+Formulation (THEORY.md section 7: structure is where the speed is).  Within an SCC all
+tokens must score alike, so a query's constraints only see one score per SCC, and an
+acyclic constraint between SCCs A -> B is implied by a path A -> C -> B: we keep the
+edges of the transitive reduction of each condensation, deduplicated.  For linearly
+independent embeddings (K <= d) the problem is posed in score space: the variables are
+the SCC scores ``s``; the scores ``z = P s`` of the (token, query) pairs that occur are
+realised by the minimum-norm ``W = sum_p alpha_p e_v e_k^T`` with
+``||W||_F^2 = z^T H^{-1} z``, ``H = (E E^T) ⊗ (E E^T)`` restricted to those pairs.  For
+dependent embeddings (K > d) or the nuclear norm, the variable is ``Y`` in
+``W = U Y U^T`` (U an orthonormal basis of the row space of E), which loses nothing:
+the constraints only see ``U^T W U`` and projecting shrinks both norms.
+
+Every solve is certified: solver status, primal feasibility on *every* original edge,
+dual feasibility, a duality gap and the KKT stationarity residual.  A failed certificate
+raises :class:`InconclusiveError`; an infeasible problem :class:`InfeasibleError`.
+
+Source: Li et al., AISTATS 2024, eq. (Graph-SVM); Tarzanagh et al., 2023.
+
+Example
+-------
+>>> import numpy as np
+>>> from generators.dataset import Dataset
+>>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0)])  # one acyclic edge 0 -> 1 of G^(1)
+>>> np.round(graph_svm(ds).W, 6)
+array([[ 0. ,  0.5],
+       [ 0. , -0.5]])
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import networkx as nx
+import numpy as np
+
+from generators.dataset import Dataset
+from solvers.errors import InconclusiveError, InfeasibleError
+from solvers.subspaces import Subspace
+from solvers.tpg import Edge, TokenPriorityGraphs
+
+__all__ = ["Certificate", "GraphSVM", "graph_svm", "reduced_constraints"]
+
+FEAS_TOL = 1e-6  # primal feasibility of margins (absolute; margins are O(1))
+GAP_TOL = 1e-5  # relative duality gap
+KKT_TOL = 1e-4  # relative stationarity residual
+COND_MAX = 1e7  # score-space formulation needs well-conditioned E E^T
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Evidence that a Graph-SVM solution is optimal (all relative to O(1) margins)."""
+
+    primal_violation: float
+    dual_violation: float
+    gap: float
+    kkt_residual: float
+    complementarity: float
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.primal_violation <= FEAS_TOL
+            and self.dual_violation <= FEAS_TOL
+            and self.gap <= GAP_TOL
+            and self.kkt_residual <= KKT_TOL
+            and self.complementarity <= KKT_TOL
+        )
+
+
+@dataclass(frozen=True)
+class GraphSVM:
+    """A certified Graph-SVM solution."""
+
+    W: np.ndarray
+    norm: str
+    constraints: tuple[Edge, ...]  # one representative acyclic edge per reduced constraint
+    duals: np.ndarray  # lambda >= 0, one per constraint
+    formulation: str
+    status: str
+    solve_time: float
+    certificate: Certificate | None = field(default=None)
+
+    def margin(self, E: np.ndarray, i: int, j: int, k: int) -> float:
+        return float((E[i] - E[j]) @ self.W @ E[k])
+
+
+def reduced_constraints(tpg: TokenPriorityGraphs) -> list[Edge]:
+    """One representative edge per arc of the transitive reduction of each condensation."""
+    out = []
+    for k, g in tpg.items():
+        C = g.condensation
+        edges = sorted(g.acyclic_edges, reverse=True)  # smallest edge wins as representative
+        reps = {(g.scc_of[i], g.scc_of[j]): (i, j) for i, j in edges}
+        for a, b in sorted(nx.transitive_reduction(C).edges):
+            i, j = reps[(a, b)]
+            out.append((i, j, k))
+    return out
+
+
+def graph_svm(
+    ds: Dataset,
+    tpg: TokenPriorityGraphs | None = None,
+    norm: str = "fro",
+    solver: str | None = None,
+) -> GraphSVM:
+    """Solve and certify the Graph-SVM of ``ds`` (``norm`` is ``"fro"`` or ``"nuc"``)."""
+    if norm not in ("fro", "nuc"):
+        raise ValueError(f"norm must be 'fro' or 'nuc', got {norm!r}")
+    tpg = tpg or TokenPriorityGraphs.from_dataset(ds)
+    E = ds.E
+    cons = reduced_constraints(tpg)
+    if not cons:  # fact F2's trivial direction: only equalities, W = 0 is optimal
+        return GraphSVM(np.zeros((ds.d, ds.d)), norm, (), np.zeros(0), "none", "trivial", 0.0)
+    t0 = time.perf_counter()
+    if norm == "fro" and _independent(E):
+        W, lam, status = _solve_scores(E, tpg, cons, solver)
+        form, nu = "score-space", None
+    else:
+        W, lam, status, nu = _solve_rowspace(E, tpg, cons, norm, solver)
+        form = "row-space"
+    elapsed = time.perf_counter() - t0
+    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        raise InfeasibleError(_infeasibility_cause(ds, tpg, cons))
+    if status != cp.OPTIMAL:
+        raise InconclusiveError(f"Graph-SVM solver status {status!r}")
+    cert = certify(E, tpg, W, cons, lam, norm, nu)
+    sol = GraphSVM(W, norm, tuple(cons), lam, form, status, elapsed, cert)
+    if not cert.ok:
+        raise InconclusiveError(f"Graph-SVM certificate failed: {cert}")
+    return sol
+
+
+def _independent(E: np.ndarray) -> bool:
+    K, d = E.shape
+    return K <= d and np.linalg.cond(E @ E.T) <= COND_MAX
+
+
+def _solve_scores(
+    E: np.ndarray, tpg: TokenPriorityGraphs, cons: list[Edge], solver: str | None
+) -> tuple[np.ndarray, np.ndarray, str]:
+    # One score variable per (query, SCC); P maps them to (token, query) pairs.
+    pairs, scc_var = [], {}
+    for k, g in tpg.items():
+        for c in g.condensation.nodes:
+            scc_var[(k, c)] = len(scc_var)
+        pairs += [(v, k) for v in sorted(g.graph.nodes)]
+    P = np.zeros((len(pairs), len(scc_var)))
+    for p, (v, k) in enumerate(pairs):
+        P[p, scc_var[(k, tpg[k].scc_of[v])]] = 1.0
+    G = E @ E.T
+    vs, ks = np.array(pairs).T
+    H = G[np.ix_(vs, vs)] * G[np.ix_(ks, ks)]
+    Hinv_P = np.linalg.solve(H, P)
+    Q = P.T @ Hinv_P
+    w, V = np.linalg.eigh((Q + Q.T) / 2)
+    R = np.sqrt(np.clip(w, 0, None))[:, None] * V.T  # Q = R^T R
+    D = np.zeros((len(cons), len(scc_var)))
+    for r, (i, j, k) in enumerate(cons):
+        D[r, scc_var[(k, tpg[k].scc_of[i])]] += 1.0
+        D[r, scc_var[(k, tpg[k].scc_of[j])]] -= 1.0
+
+    s = cp.Variable(len(scc_var))
+    margins = D @ s >= 1
+    prob = cp.Problem(cp.Minimize(cp.sum_squares(R @ s)), [margins])
+    prob.solve(solver=solver or cp.CLARABEL)
+    if prob.status != cp.OPTIMAL:
+        return np.zeros((E.shape[1],) * 2), np.zeros(len(cons)), prob.status
+    alpha = Hinv_P @ s.value  # W = sum_p alpha_p e_v e_k^T
+    W = np.einsum("p,pd,pe->de", alpha, E[vs], E[ks])
+    return W, np.asarray(margins.dual_value, dtype=float), prob.status
+
+
+def _edge_rows(Fa: np.ndarray, edges: list[Edge]) -> np.ndarray:
+    """Rows g_e with ``g_e . vec(Y) = (f_i - f_j)^T Y f_k`` (column-major vec)."""
+    if not edges:
+        return np.zeros((0, Fa.shape[1] ** 2))
+    i, j, k = np.array(edges).T
+    return np.einsum("ea,eb->eba", Fa[i] - Fa[j], Fa[k]).reshape(len(edges), -1)
+
+
+def _cyclic_pairs(tpg: TokenPriorityGraphs) -> list[Edge]:
+    """Root-to-member pairs spanning each SCC: equivalent to all cyclic equalities."""
+    return [(c[0], v, k) for k, g in tpg.items() for c in g.sccs for v in c[1:]]
+
+
+def _solve_rowspace(
+    E: np.ndarray, tpg: TokenPriorityGraphs, cons: list[Edge], norm: str, solver: str | None
+) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
+    """Returns W, the margin duals, the status and the duals of the cyclic equalities."""
+    _, sv, Vt = np.linalg.svd(E, full_matrices=False)
+    r = int(np.sum(sv > 1e-10 * sv[0]))
+    U = Vt[:r].T  # d x r
+    F = E @ U
+    Y = cp.Variable((r, r))
+    y = cp.vec(Y, order="F")
+    margins = _edge_rows(F, cons) @ y >= 1
+    eq = _edge_rows(F, _cyclic_pairs(tpg))
+    equal = eq @ y == 0
+    constraints = [margins, equal] if len(eq) else [margins]
+    objective = cp.sum_squares(Y) if norm == "fro" else cp.normNuc(Y)
+    prob = cp.Problem(cp.Minimize(objective), constraints)
+    prob.solve(solver=solver or cp.CLARABEL)
+    if prob.status != cp.OPTIMAL:
+        return np.zeros((E.shape[1],) * 2), np.zeros(len(cons)), prob.status, np.zeros(0)
+    nu = np.asarray(equal.dual_value, dtype=float) if len(eq) else np.zeros(0)
+    return U @ Y.value @ U.T, np.asarray(margins.dual_value, dtype=float), prob.status, nu
+
+
+def certify(
+    E: np.ndarray,
+    tpg: TokenPriorityGraphs,
+    W: np.ndarray,
+    cons: list[Edge],
+    lam: np.ndarray,
+    norm: str,
+    nu: np.ndarray | None = None,
+) -> Certificate:
+    """Primal and dual feasibility, duality gap and KKT residual of a candidate solution."""
+    viol = 0.0
+    for i, j, k in tpg.edges():
+        m = (E[i] - E[j]) @ W @ E[k]
+        viol = max(viol, abs(m) if tpg[k].same(i, j) else 1.0 - m)
+    lam_pos = np.clip(lam, 0, None)
+    dual_viol = float(max(0.0, -lam.min()))
+    # Lambda = sum_e lambda_e A_e; the cyclic multipliers can absorb any S_fin component.
+    Lam = np.einsum("e,ed,ef->df", lam_pos, *_edge_factors(E, cons))
+    S_fin = Subspace.cyclic(E, tpg)
+    Lam_perp = Lam - S_fin.project(Lam)
+    margins = np.array([(E[i] - E[j]) @ W @ E[k] for i, j, k in cons])
+    compl = float(np.max(np.abs(lam_pos * (margins - 1.0)))) / max(1.0, lam_pos.max())
+    if norm == "fro":
+        primal = float(np.sum(W * W))
+        dual = float(lam_pos.sum() - 0.25 * np.sum(Lam_perp * Lam_perp))
+        stat = np.linalg.norm(2 * W - Lam_perp) / max(np.linalg.norm(2 * W), 1e-12)
+    else:
+        # The nuclear dual: max sum(lambda) s.t. ||Lambda + N||_op <= 1 for some N in S_fin;
+        # N comes from the solver's equality duals (cvxpy's Lagrangian adds nu^T h), and
+        # lambda is scaled into the dual ball so the bound is valid whatever N is.
+        primal = float(np.linalg.norm(W, "nuc"))
+        pairs = _cyclic_pairs(tpg)
+        N = np.einsum("e,ed,ef->df", nu, *_edge_factors(E, pairs)) if pairs else 0.0
+        op = np.linalg.norm(Lam - N, 2)
+        dual = float(lam_pos.sum() / max(op, 1.0))
+        # Stationarity: Lambda_perp is a subgradient direction, i.e. <Lambda_perp, W> = ||W||_*.
+        stat = abs(float(np.sum(Lam_perp * W)) - primal) / max(primal, 1e-12)
+    gap = max(0.0, primal - dual) / max(primal, 1e-12)
+    return Certificate(float(viol), dual_viol, gap, float(stat), compl)
+
+
+def _edge_factors(E: np.ndarray, edges: list[Edge]) -> tuple[np.ndarray, np.ndarray]:
+    i, j, k = np.array(edges).T
+    return E[i] - E[j], E[k]
+
+
+def _infeasibility_cause(ds: Dataset, tpg: TokenPriorityGraphs, cons: list[Edge]) -> str:
+    rank = np.linalg.matrix_rank(ds.E)
+    for k in tpg:
+        sub = TokenPriorityGraphs({k: tpg[k]})
+        sub_cons = [c for c in cons if c[2] == k]
+        if sub_cons and _solve_rowspace(ds.E, sub, sub_cons, "fro", None)[2] in (
+            cp.INFEASIBLE,
+            cp.INFEASIBLE_INACCURATE,
+        ):
+            return (
+                f"Graph-SVM infeasible: K={ds.K} embeddings of rank {rank} in d={ds.d} cannot "
+                f"order the priorities of query token {k} (linearly dependent embeddings)"
+            )
+    return (
+        f"Graph-SVM infeasible: K={ds.K} embeddings of rank {rank} in d={ds.d} cannot meet the "
+        "priority constraints of all query tokens at once (linearly dependent embeddings)"
+    )

@@ -1,0 +1,117 @@
+"""The attention log-loss ``L(W)`` of THEORY.md section 1, exactly, in fp64 numpy.
+
+Score of position t of sample i: ``a_it = e_{x_it}^T W e_{k_i}``; attention
+``s_i = softmax(a_i)``; ``-log p_i(y_i) = logsumexp_t a_it - logsumexp_{t: x_it = y_i} a_it``
+(fact F5: convex in W for any E).  The gradient is evaluated in the cancellation-free
+form ``dL/da_t = s_t`` off the label and ``-s_t (1 - p) / p`` on it, with ``1 - p``
+summed from the small terms, so it keeps full relative precision even when the loss is
+``1e-20``: the certificates of the solvers depend on that.
+
+Example
+-------
+>>> import numpy as np
+>>> from generators.dataset import Dataset
+>>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0)])
+>>> round(LogLoss(ds).value(np.zeros((2, 2))), 6)  # -log(1/2)
+0.693147
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import logsumexp
+
+from generators.dataset import Dataset
+
+__all__ = ["CoordinateLoss", "LogLoss"]
+
+
+class LogLoss:
+    """``L(W)`` of a dataset; ``keep`` (n x T bool, on the padded layout) restricts
+    each sample to a subset of its positions, which gives the reduced loss ``L_fin``."""
+
+    def __init__(self, ds: Dataset, keep: np.ndarray | None = None) -> None:
+        ids, mask, label_mask = ds.padded()
+        if keep is not None:
+            mask = mask & keep
+            label_mask = label_mask & keep
+        self.n = ds.n
+        self.ids = ids
+        self.mask = mask
+        self.label_mask = label_mask
+        self.keys = ds.E[ids]  # n x T x d
+        self.queries = ds.E[ids[:, -1]]  # n x d
+
+    def scores(self, W: np.ndarray) -> np.ndarray:
+        a = np.einsum("ntd,de,ne->nt", self.keys, W, self.queries)
+        return np.where(self.mask, a, -np.inf)
+
+    def _parts(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-sample loss, attention s, and ``dL_i/da`` (unscaled by 1/n)."""
+        lse = logsumexp(a, axis=1)
+        lse_y = logsumexp(np.where(self.label_mask, a, -np.inf), axis=1)
+        s = np.exp(a - lse[:, None])
+        off = np.where(self.label_mask, 0.0, s).sum(axis=1)  # 1 - p, without cancellation
+        p = np.where(self.label_mask, s, 0.0).sum(axis=1)
+        g = np.where(self.label_mask, -s * (off / p)[:, None], s)
+        return lse - lse_y, s, g
+
+    def value(self, W: np.ndarray) -> float:
+        return float(self._parts(self.scores(W))[0].mean())
+
+    def per_sample(self, W: np.ndarray) -> np.ndarray:
+        return self._parts(self.scores(W))[0]
+
+    def attention(self, W: np.ndarray) -> np.ndarray:
+        return self._parts(self.scores(W))[1]
+
+    def grad(self, W: np.ndarray) -> np.ndarray:
+        g = self._parts(self.scores(W))[2]
+        return np.einsum("nt,ntd,ne->de", g, self.keys, self.queries) / self.n
+
+    def in_basis(self, basis: np.ndarray) -> CoordinateLoss:
+        """The same loss as a function of coordinates c, ``W = sum_b c_b basis[b]``."""
+        return CoordinateLoss(self, basis)
+
+
+class CoordinateLoss:
+    """``c -> L(sum_b c_b B_b)`` with exact gradient and Hessian (for Newton polishing)."""
+
+    def __init__(self, loss: LogLoss, basis: np.ndarray) -> None:
+        self.loss = loss
+        self.basis = basis  # m x d x d
+        self.features = np.einsum("ntd,bde,ne->ntb", loss.keys, basis, loss.queries)
+
+    def W(self, c: np.ndarray) -> np.ndarray:
+        return np.tensordot(c, self.basis, axes=1)
+
+    def _scores(self, c: np.ndarray) -> np.ndarray:
+        return np.where(self.loss.mask, self.features @ c, -np.inf)
+
+    def value(self, c: np.ndarray) -> float:
+        return float(self.loss._parts(self._scores(c))[0].mean())
+
+    def min_attention(self, c: np.ndarray) -> float:
+        """Smallest attention weight on a kept position (0.0 means fp64 underflow)."""
+        s = self.loss._parts(self._scores(c))[1]
+        return float(s[self.loss.mask].min())
+
+    def grad_scale(self, c: np.ndarray) -> float:
+        """``(1/n) sum |dL/da_it| ||phi_it||``: the size of the terms the gradient sums.
+
+        fp64 rounding leaves an error of about 1e-16 times this in the gradient, so a
+        gradient far below it (cancellation, as at ``W_fin``) carries no direction.
+        """
+        g = self.loss._parts(self._scores(c))[2]
+        return float(np.sum(np.abs(g) * np.linalg.norm(self.features, axis=-1)) / self.loss.n)
+
+    def value_grad_hess(self, c: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        per, s, g = self.loss._parts(self._scores(c))
+        n = self.loss.n
+        F = self.features
+        grad = np.einsum("nt,ntb->b", g, F) / n
+        mean = np.einsum("nt,ntb->nb", s, F)
+        # Hessian = covariance of the features under attention (label terms cancel:
+        # all label positions share one feature vector).
+        hess = (np.einsum("nt,ntb,ntc->bc", s, F, F) - mean.T @ mean) / n
+        return float(per.mean()), grad, hess
