@@ -185,7 +185,7 @@ class Dataset:
 
         ids, mask, label_mask = self.padded()
         return (
-            torch.as_tensor(np.asarray(self.E), dtype=torch.float64, device=device),
+            torch.tensor(self.E, dtype=torch.float64, device=device),  # copy: E is read-only
             torch.as_tensor(ids, device=device),
             torch.as_tensor(mask, device=device),
             torch.as_tensor(label_mask, device=device),

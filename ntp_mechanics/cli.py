@@ -61,8 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"ntp-mechanics: error: {message.splitlines()[0] if message else 'failed'}",
-          file=sys.stderr)
+    print(
+        f"ntp-mechanics: error: {message.splitlines()[0] if message else 'failed'}", file=sys.stderr
+    )
     return code
 
 

@@ -29,8 +29,11 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(pred.to_dict())
     if args.out:
         args.out.write_text(text + "\n")
-        print(f"wrote {args.out} (||W_svm|| = {pred.to_dict()['norm_W_svm']:.6g}, "
-              f"dim S_fin = {pred.fin.subspace.dim}, {pred.elapsed:.2f} s)", file=sys.stderr)
+        print(
+            f"wrote {args.out} (||W_svm|| = {pred.to_dict()['norm_W_svm']:.6g}, "
+            f"dim S_fin = {pred.fin.subspace.dim}, {pred.elapsed:.2f} s)",
+            file=sys.stderr,
+        )
     else:
         print(text)
     return 0

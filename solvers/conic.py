@@ -101,8 +101,14 @@ def newton_polish(
         J = np.block([[(H + mu * np.eye(len(c))) / scale, c[:, None] / R], [c[None, :] / R, 0.0]])
         return r, J
 
+    def residual(c: np.ndarray, mu: float, scale: float) -> np.ndarray:
+        g = cl.value_grad(c)[1]
+        if R is None:
+            return g / scale
+        return np.append((g + mu * c) / scale, 0.5 * (c @ c - R**2) / R)
+
     for _ in range(iters):
-        scale = float(np.linalg.norm(cl.value_grad_hess(c)[1])) or 1.0
+        scale = float(np.linalg.norm(cl.value_grad(c)[1])) or 1.0
         r, J = system(c, mu, scale)
         if not np.all(np.isfinite(J)) or np.linalg.norm(r) < 1e-14:
             break
@@ -111,7 +117,7 @@ def newton_polish(
         while t > 1e-4:
             c_new = c + t * step[: len(c)]
             mu_new = mu + t * step[len(c)] * scale / R if R is not None else 0.0
-            r_new, _ = system(c_new, mu_new, scale)
+            r_new = residual(c_new, mu_new, scale)
             if np.all(np.isfinite(r_new)) and np.linalg.norm(r_new) < best:
                 c, mu = c_new, mu_new
                 break

@@ -33,6 +33,7 @@ import cvxpy as cp
 import numpy as np
 
 from generators.dataset import Dataset
+from solvers.backend import solve
 from solvers.conic import loss_expression, newton_polish
 from solvers.errors import InconclusiveError
 from solvers.loss import LogLoss
@@ -68,10 +69,13 @@ def reduced_keep_mask(ds: Dataset, tpg: TokenPriorityGraphs) -> np.ndarray:
 
 
 def finite_component(
-    ds: Dataset, tpg: TokenPriorityGraphs | None = None, solver: str | None = None
+    ds: Dataset,
+    tpg: TokenPriorityGraphs | None = None,
+    solver: str | None = None,
+    S_fin: Subspace | None = None,
 ) -> FiniteComponent:
     tpg = tpg or TokenPriorityGraphs.from_dataset(ds)
-    S_fin = Subspace.cyclic(ds.E, tpg)
+    S_fin = S_fin if S_fin is not None else Subspace.cyclic(ds.E, tpg)
     cl = LogLoss(ds, reduced_keep_mask(ds, tpg)).in_basis(S_fin.basis)
     if S_fin.dim == 0:
         zero = np.zeros((ds.d, ds.d))
@@ -80,7 +84,7 @@ def finite_component(
     c = cp.Variable(S_fin.dim)
     value, constraints = loss_expression(cl, c)
     prob = cp.Problem(cp.Minimize(value), constraints)
-    prob.solve(solver=solver or cp.CLARABEL)
+    solve(prob, solver)
     if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or c.value is None:
         raise InconclusiveError(f"W_fin solver status {prob.status!r}")
     c_opt = newton_polish(cl, c.value)

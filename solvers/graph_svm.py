@@ -41,8 +41,10 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import networkx as nx
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 
 from generators.dataset import Dataset
+from solvers.backend import solve
 from solvers.errors import InconclusiveError, InfeasibleError
 from solvers.subspaces import Subspace
 from solvers.tpg import Edge, TokenPriorityGraphs
@@ -111,8 +113,12 @@ def graph_svm(
     tpg: TokenPriorityGraphs | None = None,
     norm: str = "fro",
     solver: str | None = None,
+    S_fin: Subspace | None = None,
 ) -> GraphSVM:
-    """Solve and certify the Graph-SVM of ``ds`` (``norm`` is ``"fro"`` or ``"nuc"``)."""
+    """Solve and certify the Graph-SVM of ``ds`` (``norm`` is ``"fro"`` or ``"nuc"``).
+
+    ``S_fin`` may be passed when the caller has it already (the certificate needs it).
+    """
     if norm not in ("fro", "nuc"):
         raise ValueError(f"norm must be 'fro' or 'nuc', got {norm!r}")
     tpg = tpg or TokenPriorityGraphs.from_dataset(ds)
@@ -132,7 +138,8 @@ def graph_svm(
         raise InfeasibleError(_infeasibility_cause(ds, tpg, cons))
     if status != cp.OPTIMAL:
         raise InconclusiveError(f"Graph-SVM solver status {status!r}")
-    cert = certify(E, tpg, W, cons, lam, norm, nu)
+    S_fin = S_fin if S_fin is not None else Subspace.cyclic(E, tpg)
+    cert = certify(E, tpg, W, cons, lam, norm, nu, S_fin)
     sol = GraphSVM(W, norm, tuple(cons), lam, form, status, elapsed, cert)
     if not cert.ok:
         raise InconclusiveError(f"Graph-SVM certificate failed: {cert}")
@@ -158,11 +165,9 @@ def _solve_scores(
         P[p, scc_var[(k, tpg[k].scc_of[v])]] = 1.0
     G = E @ E.T
     vs, ks = np.array(pairs).T
-    H = G[np.ix_(vs, vs)] * G[np.ix_(ks, ks)]
-    Hinv_P = np.linalg.solve(H, P)
-    Q = P.T @ Hinv_P
-    w, V = np.linalg.eigh((Q + Q.T) / 2)
-    R = np.sqrt(np.clip(w, 0, None))[:, None] * V.T  # Q = R^T R
+    H = G[np.ix_(vs, vs)] * G[np.ix_(ks, ks)]  # SPD: E has independent rows
+    Hinv_P = cho_solve(cho_factor(H), P)
+    R = _sqrt_psd(P.T @ Hinv_P)  # ||W||_F^2 = s^T Q s = ||R s||^2
     D = np.zeros((len(cons), len(scc_var)))
     for r, (i, j, k) in enumerate(cons):
         D[r, scc_var[(k, tpg[k].scc_of[i])]] += 1.0
@@ -171,12 +176,21 @@ def _solve_scores(
     s = cp.Variable(len(scc_var))
     margins = D @ s >= 1
     prob = cp.Problem(cp.Minimize(cp.sum_squares(R @ s)), [margins])
-    prob.solve(solver=solver or cp.CLARABEL)
+    solve(prob, solver)
     if prob.status != cp.OPTIMAL:
         return np.zeros((E.shape[1],) * 2), np.zeros(len(cons)), prob.status
     alpha = Hinv_P @ s.value  # W = sum_p alpha_p e_v e_k^T
     W = np.einsum("p,pd,pe->de", alpha, E[vs], E[ks])
     return W, np.asarray(margins.dual_value, dtype=float), prob.status
+
+
+def _sqrt_psd(Q: np.ndarray) -> np.ndarray:
+    """R with ``R^T R = Q``: Cholesky, or a clipped eigen-root if Q is only semidefinite."""
+    try:
+        return np.linalg.cholesky(Q).T
+    except np.linalg.LinAlgError:
+        w, V = np.linalg.eigh((Q + Q.T) / 2)
+        return np.sqrt(np.clip(w, 0, None))[:, None] * V.T
 
 
 def _edge_rows(Fa: np.ndarray, edges: list[Edge]) -> np.ndarray:
@@ -208,7 +222,7 @@ def _solve_rowspace(
     constraints = [margins, equal] if len(eq) else [margins]
     objective = cp.sum_squares(Y) if norm == "fro" else cp.normNuc(Y)
     prob = cp.Problem(cp.Minimize(objective), constraints)
-    prob.solve(solver=solver or cp.CLARABEL)
+    solve(prob, solver)
     if prob.status != cp.OPTIMAL:
         return np.zeros((E.shape[1],) * 2), np.zeros(len(cons)), prob.status, np.zeros(0)
     nu = np.asarray(equal.dual_value, dtype=float) if len(eq) else np.zeros(0)
@@ -222,7 +236,8 @@ def certify(
     cons: list[Edge],
     lam: np.ndarray,
     norm: str,
-    nu: np.ndarray | None = None,
+    nu: np.ndarray | None,
+    S_fin: Subspace,
 ) -> Certificate:
     """Primal and dual feasibility, duality gap and KKT residual of a candidate solution."""
     viol = 0.0
@@ -233,7 +248,6 @@ def certify(
     dual_viol = float(max(0.0, -lam.min()))
     # Lambda = sum_e lambda_e A_e; the cyclic multipliers can absorb any S_fin component.
     Lam = np.einsum("e,ed,ef->df", lam_pos, *_edge_factors(E, cons))
-    S_fin = Subspace.cyclic(E, tpg)
     Lam_perp = Lam - S_fin.project(Lam)
     margins = np.array([(E[i] - E[j]) @ W @ E[k] for i, j, k in cons])
     compl = float(np.max(np.abs(lam_pos * (margins - 1.0)))) / max(1.0, lam_pos.max())

@@ -43,7 +43,7 @@ class LogLoss:
         self.queries = ds.E[ids[:, -1]]  # n x d
 
     def scores(self, W: np.ndarray) -> np.ndarray:
-        a = np.einsum("ntd,de,ne->nt", self.keys, W, self.queries)
+        a = np.einsum("ntd,de,ne->nt", self.keys, W, self.queries, optimize=True)
         return np.where(self.mask, a, -np.inf)
 
     def _parts(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,7 +67,7 @@ class LogLoss:
 
     def grad(self, W: np.ndarray) -> np.ndarray:
         g = self._parts(self.scores(W))[2]
-        return np.einsum("nt,ntd,ne->de", g, self.keys, self.queries) / self.n
+        return np.einsum("nt,ntd,ne->de", g, self.keys, self.queries, optimize=True) / self.n
 
     def in_basis(self, basis: np.ndarray) -> CoordinateLoss:
         """The same loss as a function of coordinates c, ``W = sum_b c_b basis[b]``."""
@@ -80,7 +80,11 @@ class CoordinateLoss:
     def __init__(self, loss: LogLoss, basis: np.ndarray) -> None:
         self.loss = loss
         self.basis = basis  # m x d x d
-        self.features = np.einsum("ntd,bde,ne->ntb", loss.keys, basis, loss.queries)
+        n, T, d = loss.keys.shape
+        # phi_itb = e_{x_it}^T B_b e_{k_i}, as one matmul over vec(e_x e_k^T).
+        outer = loss.keys[:, :, :, None] * loss.queries[:, None, None, :]
+        B = np.ascontiguousarray(basis.reshape(len(basis), d * d).T)
+        self.features = (outer.reshape(n * T, d * d) @ B).reshape(n, T, len(basis))
 
     def W(self, c: np.ndarray) -> np.ndarray:
         return np.tensordot(c, self.basis, axes=1)
@@ -105,13 +109,19 @@ class CoordinateLoss:
         g = self.loss._parts(self._scores(c))[2]
         return float(np.sum(np.abs(g) * np.linalg.norm(self.features, axis=-1)) / self.loss.n)
 
+    def value_grad(self, c: np.ndarray) -> tuple[float, np.ndarray]:
+        per, _, g = self.loss._parts(self._scores(c))
+        m = self.features.shape[-1]
+        grad = g.reshape(-1) @ self.features.reshape(-1, m) / self.loss.n
+        return float(per.mean()), grad
+
     def value_grad_hess(self, c: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         per, s, g = self.loss._parts(self._scores(c))
-        n = self.loss.n
-        F = self.features
-        grad = np.einsum("nt,ntb->b", g, F) / n
-        mean = np.einsum("nt,ntb->nb", s, F)
+        n, m = self.loss.n, self.features.shape[-1]
+        F = self.features.reshape(-1, m)
+        grad = g.reshape(-1) @ F / n
+        mean = np.einsum("nt,ntb->nb", s, self.features, optimize=True)
         # Hessian = covariance of the features under attention (label terms cancel:
         # all label positions share one feature vector).
-        hess = (np.einsum("nt,ntb,ntc->bc", s, F, F) - mean.T @ mean) / n
+        hess = ((F * s.reshape(-1, 1)).T @ F - mean.T @ mean) / n
         return float(per.mean()), grad, hess

@@ -74,8 +74,11 @@ class Predictions:
                 "W_fin": {"grad_norm": self.fin.grad_norm, "min_curvature": self.fin.min_curvature},
             },
             "solver": {
-                "W_svm": {"formulation": self.svm.formulation, "status": self.svm.status,
-                          "seconds": self.svm.solve_time},
+                "W_svm": {
+                    "formulation": self.svm.formulation,
+                    "status": self.svm.status,
+                    "seconds": self.svm.solve_time,
+                },
                 "W_fin": {"status": self.fin.status, "seconds": self.fin.solve_time},
                 "total_seconds": self.elapsed,
             },
@@ -95,8 +98,9 @@ def predict(ds: Dataset, nuclear: bool = False) -> Predictions:
     """Certified ``W_svm`` (and ``W_svm_*``), ``W_fin`` and the graphs of ``ds``."""
     t0 = time.perf_counter()
     tpg = TokenPriorityGraphs.from_dataset(ds)
-    svm = graph_svm(ds, tpg)
-    fin = finite_component(ds, tpg)
-    nuc = graph_svm(ds, tpg, norm="nuc") if nuclear else None
+    S_fin = Subspace.cyclic(ds.E, tpg)
+    svm = graph_svm(ds, tpg, S_fin=S_fin)
+    fin = finite_component(ds, tpg, S_fin=S_fin)
+    nuc = graph_svm(ds, tpg, norm="nuc", S_fin=S_fin) if nuclear else None
     S_all = Subspace.all_edges(ds.E, tpg)
     return Predictions(ds, tpg, svm, fin, nuc, S_all, time.perf_counter() - t0)

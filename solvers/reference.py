@@ -71,8 +71,7 @@ def gd_finite_component(ds: Dataset, steps: int = 20000, lr: float = 0.5) -> np.
     """
     E, scc = ds.E, naive_sccs(ds)
     reduced = [
-        (s.query, s.label, [t for t in s.tokens if t in scc[s.query][s.label]])
-        for s in ds.samples
+        (s.query, s.label, [t for t in s.tokens if t in scc[s.query][s.label]]) for s in ds.samples
     ]
     W = np.zeros((ds.d, ds.d))
     for _ in range(steps):

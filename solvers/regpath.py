@@ -40,6 +40,7 @@ import cvxpy as cp
 import numpy as np
 
 from generators.dataset import Dataset
+from solvers.backend import solve
 from solvers.conic import loss_expression, newton_polish
 from solvers.loss import CoordinateLoss, LogLoss
 from solvers.subspaces import Subspace
@@ -107,7 +108,7 @@ def _solve(cl: CoordinateLoss, R: float, solver: str | None) -> RegPathPoint:
     value, constraints = loss_expression(cl, c)
     prob = cp.Problem(cp.Minimize(value), [*constraints, cp.norm(c) <= R])
     try:
-        prob.solve(solver=solver or cp.CLARABEL)
+        solve(prob, solver)
     except cp.SolverError as exc:
         return _failed(cl, R, f"solver error: {exc}")
     if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or c.value is None:
@@ -134,9 +135,13 @@ def _certify(cl: CoordinateLoss, c: np.ndarray, R: float, status: str) -> RegPat
     s_min = cl.min_attention(c)
     resolved = gnorm >= RESOLUTION * cl.grad_scale(c)
     ok = finite and gap <= GAP_TOL and kkt <= KKT_TOL and s_min > UNDERFLOW and resolved
-    reason = "" if ok else (
-        f"gap {gap:.1e}, KKT residual {kkt:.1e}, min attention {s_min:.1e}"
-        + ("" if resolved else ", gradient below fp64 resolution")
+    reason = (
+        ""
+        if ok
+        else (
+            f"gap {gap:.1e}, KKT residual {kkt:.1e}, min attention {s_min:.1e}"
+            + ("" if resolved else ", gradient below fp64 resolution")
+        )
     )
     return RegPathPoint(R, cl.W(c), L, gap, kkt, status, ok, reason)
 

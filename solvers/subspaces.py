@@ -41,13 +41,19 @@ class Subspace:
         return self.basis.shape[0]
 
     @classmethod
-    def spanned_by(cls, generators: np.ndarray, d: int, rtol: float = 1e-10) -> Subspace:
+    def spanned_by(cls, generators: np.ndarray, d: int, rtol: float = 1e-6) -> Subspace:
+        """Orthonormal basis of the span; directions below ``rtol`` (relative singular
+        value) are dependent.  Eigen-decomposes the small Gram matrix (the generators
+        are few, d^2 is large), then re-orthonormalises once to recover full accuracy."""
         if len(generators) == 0:
             return cls(np.zeros((0, d, d)))
-        G = generators.reshape(len(generators), -1)
-        _, sv, Vt = np.linalg.svd(G, full_matrices=False)
-        rank = int(np.sum(sv > rtol * max(sv[0], 1.0)))
-        return cls(Vt[:rank].reshape(rank, d, d))
+        X = generators.reshape(len(generators), -1)
+        w, V = np.linalg.eigh(X @ X.T)
+        keep = w > rtol**2 * max(w[-1], 1.0)
+        B = (V[:, keep].T @ X) / np.sqrt(w[keep])[:, None]
+        w2, V2 = np.linalg.eigh(B @ B.T)
+        B = (V2.T @ B) / np.sqrt(w2)[:, None]
+        return cls(np.ascontiguousarray(B).reshape(len(B), d, d))
 
     @classmethod
     def _from_components(cls, E: np.ndarray, parts: Iterable[tuple[int, list[int]]]) -> Subspace:
