@@ -1,0 +1,522 @@
+"""Gradient training of the one-layer attention model (THEORY.md sections 1, 5 B, 6).
+
+The model (Li, Huang, Ildiz, Rawat, Oymak, *Mechanics of Next Token Prediction with
+Self-Attention*, AISTATS 2024, eq. (1)-(2)): sample i has tokens ``x_i`` and query
+``k_i = x_i[-1]``; position t scores ``a_it = e_{x_it}^T W e_{k_i}`` and the attention
+``s_i = softmax(a_i)`` runs over the real (unpadded) positions only.
+
+* head ``"attention"`` (the paper's model): ``p_i(v) = sum_{t: x_it = v} s_it`` and
+  ``L(W) = mean_i -log p_i(y_i) = mean_i [logsumexp_t a_it - logsumexp_{t: x_it = y_i} a_it]``.
+* head ``"linear"`` (conjecture C3): vocabulary logits ``z_iv = e_v^T X_i^T s_i`` and
+  cross-entropy ``L(W) = mean_i [logsumexp_v z_iv - z_{i, y_i}]`` (nonconvex).
+
+Parametrisations: the combined ``W`` (d x d), or ``W = K Q^T`` with K, Q of size d x m
+(conjecture C1; zero is a saddle of the factorised loss, so its default init is random).
+
+Optimisers, from ``W(0)``:
+
+* ``"gd"``: ``W <- W - lr grad L(W)`` (claim B), default ``lr = 1 / smoothness_bound(ds)``.
+* ``"ngd"``: ``W <- W - lr grad L(W) / ||grad L(W)||_F`` (the paper's experimental
+  protocol: lr 0.01, 4000 steps, zero init).  For ``K Q^T`` each factor takes its own
+  gradient, normalised by the joint norm ``sqrt(||grad_K||^2 + ||grad_Q||^2)``.
+
+Everything runs in fp64 with hand-written gradients (no autograd) and no host-device
+synchronisation between record steps, so a 4000-step run on a small dataset costs a
+fraction of a second on one CPU core.  When many small runs execute in parallel
+processes, call ``torch.set_num_threads(1)`` in each: tiny tensors gain nothing from
+intra-op threads.
+
+Example
+-------
+>>> import numpy as np
+>>> from generators.dataset import Dataset
+>>> ds = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 2), 1)])
+>>> res = train(ds, TrainConfig(steps=100, device="cpu"))
+>>> [h["step"] for h in res.history], res.W.shape
+([0, 100], (3, 3))
+>>> bool(res.history[-1]["loss"] < res.history[0]["loss"])
+True
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from generators.dataset import Dataset, DatasetError
+
+if TYPE_CHECKING:  # torch is imported lazily: importing this module must stay cheap
+    import torch
+
+__all__ = [
+    "ConfigError",
+    "DeviceError",
+    "TrainConfig",
+    "TrainResult",
+    "gradient",
+    "loss",
+    "resolve_device",
+    "smoothness_bound",
+    "train",
+]
+
+OPTIMIZERS = ("gd", "ngd")
+INITS = ("auto", "zero", "random")
+PARAMETRIZATIONS = ("W", "KQ")
+HEADS = ("attention", "linear")
+NGD_LR = 0.01
+AUTO_PROGRESS_STEPS = 10_000  # runs this long show a bar when stderr is a terminal
+
+Monitor = Callable[[np.ndarray], Mapping[str, Any]]
+
+
+class ConfigError(DatasetError):
+    """An invalid training configuration (one line; the CLI exits with code 2)."""
+
+
+class DeviceError(ConfigError):
+    """The requested device does not exist or is not available."""
+
+
+def _choice(field: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{field} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+# -- configuration and result ----------------------------------------------------------
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.  ``None``/``"auto"`` fields are filled in by :meth:`resolve`.
+
+    ``init="auto"`` means zero for ``"W"`` and random for ``"KQ"`` (zero is a saddle of
+    the factorised loss).  Random init draws every entry of W (or of K and Q) from
+    ``N(0, init_scale^2)`` with a CPU ``torch.Generator`` seeded by ``seed``, so runs
+    are identical across devices.  ``width`` below d restricts W to rank m (the
+    conjecture concerns m >= d).  Step ``t`` of the history is the iterate after t
+    updates; steps 0 and ``steps`` are always recorded.
+    """
+
+    optimizer: str = "ngd"  # "gd" | "ngd"
+    lr: float | None = None  # None: 0.01 for ngd, 1/smoothness_bound for gd
+    steps: int = 4000
+    init: str = "auto"  # "auto" | "zero" | "random"
+    init_scale: float = 1e-3
+    seed: int = 0
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
+    parametrization: str = "W"  # "W" | "KQ"
+    width: int | None = None  # m for "KQ" (default d)
+    head: str = "attention"  # "attention" | "linear"
+    record_every: int = 0  # 0: only step 0 and the final step
+    record_at: tuple[int, ...] = ()
+    progress: bool | None = None  # None: a bar for long runs on a terminal
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record_at", tuple(sorted({int(s) for s in self.record_at})))
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("init", self.init, INITS)
+        _choice("parametrization", self.parametrization, PARAMETRIZATIONS)
+        _choice("head", self.head, HEADS)
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a positive finite number, got {self.lr}")
+        if not (math.isfinite(self.init_scale) and self.init_scale >= 0):
+            raise ConfigError(f"init_scale must be a non-negative number, got {self.init_scale}")
+        if self.steps < 0:
+            raise ConfigError(f"steps must be >= 0, got {self.steps}")
+        if self.width is not None and self.width < 1:
+            raise ConfigError(f"width must be >= 1, got {self.width}")
+        if self.record_every < 0:
+            raise ConfigError(f"record_every must be >= 0, got {self.record_every}")
+        bad = [s for s in self.record_at if not 0 <= s <= self.steps]
+        if bad:
+            raise ConfigError(f"record_at step {bad[0]} is outside [0, {self.steps}]")
+
+    def resolve(self, ds: Dataset) -> TrainConfig:
+        """The same config with ``lr``, ``init`` and ``width`` made concrete for ``ds``."""
+        lr = self.lr
+        if lr is None:
+            lr = NGD_LR if self.optimizer == "ngd" else _default_gd_lr(ds, self.head)
+        init = self.init
+        if init == "auto":
+            init = "random" if self.parametrization == "KQ" else "zero"
+        width = self.width
+        if self.parametrization == "KQ" and width is None:
+            width = ds.d
+        return replace(self, lr=float(lr), init=init, width=width)
+
+    def record_steps(self) -> frozenset[int]:
+        every = range(0, self.steps + 1, self.record_every) if self.record_every else ()
+        return frozenset({0, self.steps, *every, *self.record_at})
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """The outcome of :func:`train`; ``config`` is the resolved configuration."""
+
+    W: np.ndarray  # final fp64 d x d on CPU
+    history: tuple[dict, ...]  # {"step", "loss", "norm", ...monitor keys}
+    config: TrainConfig
+    device: str  # the device actually used, e.g. "cpu" or "cuda:0"
+    iterates: dict[int, np.ndarray]  # W at each recorded step
+    factors: tuple[np.ndarray, np.ndarray] | None = None  # final (K, Q) for "KQ"
+
+    @property
+    def loss(self) -> float:
+        return float(self.history[-1]["loss"])
+
+    @property
+    def norm(self) -> float:
+        return float(self.history[-1]["norm"])
+
+
+# -- smoothness --------------------------------------------------------------------------
+def smoothness_bound(ds: Dataset, head: str = "attention") -> float:
+    """An upper bound on the Hessian norm of ``L(W)`` (Frobenius geometry), any W.
+
+    Along a direction V (``||V||_F = 1``) sample i's scores move by
+    ``delta_t = e_{x_t}^T V e_k``, whose range over t is at most
+    ``r_i = ||e_{k_i}|| diam_i`` (``diam_i``: largest distance between two embeddings
+    of tokens in ``x_i``).  Write ``Var_s``, ``Cov_s`` for moments over positions
+    under the attention ``s``.
+
+    * attention head: the second derivative of ``-log p_i`` is
+      ``Var_s(delta) - Var_{s|label}(delta)``, which lies in ``[0, Var_s(delta)]`` and
+      ``Var <= range^2 / 4`` (Popoviciu), so ``L_smooth = max_i r_i^2 / 4``.
+    * linear head: with ``q = softmax(z)`` and ``D`` the diameter of all embeddings,
+      the second derivative is ``Var_q(dz) + kappa_s(delta, delta, g)`` where
+      ``dz_v = e_v^T Cov_s(delta, e_x)`` has range ``<= D (r_i / 2)(diam_i / 2)`` and
+      the third cumulant is bounded by ``Var_s(delta) * range(g)``,
+      ``g_t = e_{x_t}^T (E^T q - e_y)``, ``range(g) <= diam_i D``; hence
+      ``L_smooth = max_i r_i^2 (D^2 diam_i^2 / 64 + D diam_i / 4)``.
+
+    For unit-norm embeddings the attention bound is at most 1 (1/2 when orthonormal),
+    so the default ``lr = 1 / L_smooth`` is at least the paper's ``eta = 1``.  Plain GD
+    with ``lr <= 1 / L_smooth`` decreases the loss at every step (descent lemma; it needs
+    no convexity, so it covers the linear head too).  For ``"KQ"`` the factorised loss is
+    not globally smooth and the same step is only a heuristic.
+    """
+    _choice("head", head, HEADS)
+    E = ds.E
+    worst = 0.0
+    D = _diameter(E) if head == "linear" else 0.0
+    for toks in {s.tokens for s in ds.samples}:
+        diam = _diameter(E[sorted(set(toks))])
+        r2 = float(E[toks[-1]] @ E[toks[-1]]) * diam**2
+        if head == "attention":
+            worst = max(worst, r2 / 4)
+        else:
+            worst = max(worst, r2 * (D**2 * diam**2 / 64 + D * diam / 4))
+    return worst
+
+
+def _diameter(P: np.ndarray) -> float:
+    G = P @ P.T
+    sq = np.diag(G)[:, None] + np.diag(G)[None, :] - 2 * G
+    return float(math.sqrt(max(float(sq.max()), 0.0)))
+
+
+def _default_gd_lr(ds: Dataset, head: str) -> float:
+    bound = smoothness_bound(ds, head)
+    # A zero bound means every sequence holds one distinct token: L is constant, any
+    # step is exact, and 1 avoids dividing by zero.
+    return 1.0 / bound if bound > 0 else 1.0
+
+
+# -- devices -----------------------------------------------------------------------------
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``."""
+    import torch
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device '{name}' requested but CUDA is not available")
+        try:
+            dev = torch.device(name)
+        except RuntimeError:
+            raise DeviceError(f"invalid device '{name}'") from None
+        index = torch.cuda.current_device() if dev.index is None else dev.index
+        if not 0 <= index < torch.cuda.device_count():
+            raise DeviceError(
+                f"device '{name}' does not exist ({torch.cuda.device_count()} CUDA devices)"
+            )
+        return torch.device("cuda", index)
+    raise DeviceError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got '{name}'")
+
+
+# -- the model ---------------------------------------------------------------------------
+class _Model:
+    """Padded dataset tensors plus the loss and its gradient wrt W (hand-written)."""
+
+    def __init__(self, ds: Dataset, device: torch.device, head: str) -> None:
+        import torch
+
+        # built here rather than by ds.tensors(): torch warns on the read-only ds.E
+        ids_np, mask_np, label_np = ds.padded()
+        E = torch.tensor(np.array(ds.E), dtype=torch.float64, device=device)
+        ids = torch.as_tensor(ids_np, device=device)
+        mask = torch.as_tensor(mask_np, device=device)
+        label_mask = torch.as_tensor(label_np, device=device)
+        self.head, self.n = head, ds.n
+        self.keys = E[ids] * mask[..., None]  # n x T x d, zero on padding
+        self.queries = E[ids[:, -1]]  # n x d
+        neg_inf = torch.full(mask.shape, -math.inf, dtype=torch.float64, device=device)
+        zeros = torch.zeros_like(neg_inf)
+        self.pad_bias = torch.where(mask, zeros, neg_inf)
+        self.label_bias = torch.where(label_mask, zeros, neg_inf)
+        self.label = label_mask
+        self.off_label = (mask & ~label_mask).to(torch.float64)
+        if head == "linear":
+            self.logit_rows = self.keys @ E.T  # n x T x K: <e_{x_it}, e_v>
+            labels = torch.as_tensor([s.label for s in ds.samples], device=device)
+            self.onehot = torch.nn.functional.one_hot(labels, ds.K).to(torch.float64)
+
+    def scores(self, W: torch.Tensor) -> torch.Tensor:
+        u = self.queries @ W.T  # n x d: W e_k
+        return (self.keys @ u.unsqueeze(-1)).squeeze(-1) + self.pad_bias
+
+    def weight_grad(self, g: torch.Tensor) -> torch.Tensor:
+        """Adjoint of :meth:`scores`: ``sum_it g_it e_{x_it} e_{k_i}^T / n``."""
+        gk = (g.unsqueeze(1) @ self.keys).squeeze(1)  # n x d
+        return gk.T @ self.queries / self.n
+
+    def grad(self, W: torch.Tensor) -> torch.Tensor:
+        a = self.scores(W)
+        g = self._attention_dloss(a) if self.head == "attention" else self._linear_dloss(a)
+        return self.weight_grad(g)
+
+    def loss(self, W: torch.Tensor) -> torch.Tensor:
+        a = self.scores(W)
+        per = self._attention_loss(a) if self.head == "attention" else self._linear_loss(a)
+        return per.mean()
+
+    # attention head: dL/da is s off the label and -s (1 - p) / p on it; 1 - p is summed
+    # from the off-label terms so the gradient keeps full relative precision at tiny loss.
+    def _attention_parts(self, a: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        import torch
+
+        ay = a + self.label_bias
+        lse = torch.logsumexp(a, 1, keepdim=True)
+        lse_y = torch.logsumexp(ay, 1, keepdim=True)
+        s = torch.exp(a - lse)
+        off = (s * self.off_label).sum(1, keepdim=True)  # 1 - p_i(y_i)
+        return ay, lse, lse_y, s, off
+
+    def _attention_dloss(self, a: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        ay, _, lse_y, s, off = self._attention_parts(a)
+        return s * self.off_label - torch.exp(ay - lse_y) * off
+
+    def _attention_loss(self, a: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        _, lse, lse_y, s, off = self._attention_parts(a)
+        p = (s * self.label).sum(1, keepdim=True)
+        # log1p(off / p) = -log p without cancellation when the loss is tiny
+        small = torch.log1p(off / p.clamp_min(torch.finfo(torch.float64).tiny))
+        return torch.where(off < 0.5, small, lse - lse_y).squeeze(1)
+
+    # linear head: z = C^T s, dL/dz = softmax(z) - onehot(y), then back through softmax(a)
+    def _linear_parts(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        import torch
+
+        s = torch.softmax(a, 1)
+        z = (s.unsqueeze(1) @ self.logit_rows).squeeze(1)  # n x K
+        return s, z
+
+    def _linear_dloss(self, a: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        s, z = self._linear_parts(a)
+        h = torch.softmax(z, 1) - self.onehot
+        ds_ = (self.logit_rows @ h.unsqueeze(-1)).squeeze(-1)  # n x T
+        return s * (ds_ - (s * ds_).sum(1, keepdim=True))
+
+    def _linear_loss(self, a: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        _, z = self._linear_parts(a)
+        return torch.logsumexp(z, 1) - (z * self.onehot).sum(1)
+
+
+def loss(ds: Dataset, W: np.ndarray, head: str = "attention") -> float:
+    """``L(W)`` of the chosen head, computed by the training code (fp64, CPU)."""
+    import torch
+
+    _choice("head", head, HEADS)
+    with torch.inference_mode():
+        return float(_Model(ds, torch.device("cpu"), head).loss(_as_tensor(W, ds.d)))
+
+
+def gradient(ds: Dataset, W: np.ndarray, head: str = "attention") -> np.ndarray:
+    """``grad L(W)`` (d x d) of the chosen head, computed by the training code."""
+    import torch
+
+    _choice("head", head, HEADS)
+    with torch.inference_mode():
+        return _Model(ds, torch.device("cpu"), head).grad(_as_tensor(W, ds.d)).numpy().copy()
+
+
+def _as_tensor(W: np.ndarray, d: int) -> torch.Tensor:
+    import torch
+
+    W = np.asarray(W, dtype=np.float64)
+    if W.shape != (d, d):
+        raise ValueError(f"W must be {d} x {d}, got shape {W.shape}")
+    return torch.as_tensor(W)
+
+
+# -- training ----------------------------------------------------------------------------
+def train(
+    ds: Dataset, config: TrainConfig = TrainConfig(), monitor: Monitor | None = None
+) -> TrainResult:
+    """Run the configured optimiser on ``ds``; see the module docstring.
+
+    ``monitor(W) -> dict`` is called with a fp64 numpy copy of W at every recorded step
+    and its entries are merged into that step's history row.  Raises
+    :class:`DeviceError` for an unavailable device and ``FloatingPointError`` when the
+    weights or the loss stop being finite (a step size too large).
+    """
+    import torch
+
+    cfg = config.resolve(ds)
+    device = resolve_device(cfg.device)
+    model = _Model(ds, device, cfg.head)
+    params = [p.to(device) for p in _init_params(cfg, ds.d)]
+    weights = _product if cfg.parametrization == "KQ" else _identity
+    record = cfg.record_steps()
+    history: list[dict] = []
+    iterates: dict[int, np.ndarray] = {}
+    lr, ngd = cfg.lr, cfg.optimizer == "ngd"
+    tiny = torch.finfo(torch.float64).tiny
+    with torch.inference_mode(), _ProgressBar(cfg) as bar:
+        for step in range(cfg.steps + 1):
+            if step in record:
+                _record(step, weights(params), model, monitor, history, iterates)
+            if step == cfg.steps:
+                break
+            grads = _param_grads(params, model.grad(weights(params)))
+            if ngd:
+                norm = _joint_norm(grads).clamp_min(tiny)  # on device: no sync
+                for p, g in zip(params, grads, strict=True):
+                    p.addcdiv_(g, norm, value=-lr)
+            else:
+                for p, g in zip(params, grads, strict=True):
+                    p.add_(g, alpha=-lr)
+            bar.advance(step + 1)
+    factors = tuple(p.cpu().numpy().copy() for p in params) if len(params) == 2 else None
+    return TrainResult(
+        W=iterates[cfg.steps],
+        history=tuple(history),
+        config=cfg,
+        device=_device_name(device),
+        iterates=iterates,
+        factors=factors,
+    )
+
+
+def _joint_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    """``sqrt(sum_p ||grad_p||_F^2)``; a zero gradient then makes ngd stand still."""
+    import torch
+
+    norms = [torch.linalg.vector_norm(g) for g in grads]
+    return norms[0] if len(norms) == 1 else torch.hypot(norms[0], norms[1])
+
+
+def _identity(params: list[torch.Tensor]) -> torch.Tensor:
+    return params[0]
+
+
+def _product(params: list[torch.Tensor]) -> torch.Tensor:
+    return params[0] @ params[1].T
+
+
+def _param_grads(params: list[torch.Tensor], G: torch.Tensor) -> list[torch.Tensor]:
+    """Chain rule through ``W = K Q^T``: ``grad_K = G Q``, ``grad_Q = G^T K``."""
+    if len(params) == 1:
+        return [G]
+    Kf, Qf = params
+    return [G @ Qf, G.T @ Kf]
+
+
+def _init_params(cfg: TrainConfig, d: int) -> list[torch.Tensor]:
+    import torch
+
+    shapes = [(d, d)] if cfg.parametrization == "W" else [(d, cfg.width), (d, cfg.width)]
+    if cfg.init == "zero":
+        return [torch.zeros(s, dtype=torch.float64) for s in shapes]
+    # drawn on the CPU so every device starts from the same bits
+    gen = torch.Generator().manual_seed(cfg.seed)
+    return [cfg.init_scale * torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
+
+
+def _record(
+    step: int,
+    W: torch.Tensor,
+    model: _Model,
+    monitor: Monitor | None,
+    history: list[dict],
+    iterates: dict[int, np.ndarray],
+) -> None:
+    W_np = W.cpu().numpy().copy()
+    value = float(model.loss(W))
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(W_np))
+    if not (math.isfinite(norm) and math.isfinite(value)):
+        raise FloatingPointError(
+            f"training diverged at step {step} (non-finite weights or "
+            "loss): lower the learning rate"
+        )
+    row: dict[str, Any] = {"step": step, "loss": value, "norm": norm}
+    if monitor is not None:
+        extra = dict(monitor(W_np.copy()))
+        clash = set(extra) & set(row)
+        if clash:
+            raise ValueError(f"monitor keys {sorted(clash)} clash with step/loss/norm")
+        row.update(extra)
+    history.append(row)
+    iterates[step] = W_np
+
+
+def _device_name(device: torch.device) -> str:
+    return str(device) if device.type != "cuda" else f"cuda:{device.index or 0}"
+
+
+class _ProgressBar:
+    """tqdm on stderr: ``progress`` True/False forces it on/off; None shows it for runs
+    of at least ``AUTO_PROGRESS_STEPS`` steps when stderr is a terminal.
+
+    Updates in chunks of about 1/200 of the run so the bar costs nothing per step.
+    """
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        auto = cfg.steps >= AUTO_PROGRESS_STEPS and sys.stderr is not None and sys.stderr.isatty()
+        self.enabled = auto if cfg.progress is None else cfg.progress
+        self.total = cfg.steps
+        self.chunk = max(1, cfg.steps // 200)
+        self.done = 0
+        self.bar: Any = None
+
+    def __enter__(self) -> _ProgressBar:
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="step", file=sys.stderr, leave=False)
+        return self
+
+    def advance(self, step: int) -> None:
+        if self.bar is not None and (step - self.done >= self.chunk or step == self.total):
+            self.bar.update(step - self.done)
+            self.done = step
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
