@@ -23,9 +23,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from generators.dataset import load_dataset
+
+    ds = load_dataset(args.dataset)  # bad input fails fast, before cvxpy is imported
     from solvers.predictions import predict
 
-    pred = predict(load_dataset(args.dataset), nuclear=args.nuclear)
+    pred = predict(ds, nuclear=args.nuclear)
     text = json.dumps(pred.to_dict())
     if args.out:
         args.out.write_text(text + "\n")

@@ -134,7 +134,7 @@ def graph_svm(
         W, lam, status, nu = _solve_rowspace(E, tpg, cons, norm, solver)
         form = "row-space"
     elapsed = time.perf_counter() - t0
-    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+    if status == cp.INFEASIBLE:
         raise InfeasibleError(_infeasibility_cause(ds, tpg, cons))
     if status != cp.OPTIMAL:
         raise InconclusiveError(f"Graph-SVM solver status {status!r}")
@@ -280,10 +280,7 @@ def _infeasibility_cause(ds: Dataset, tpg: TokenPriorityGraphs, cons: list[Edge]
     for k in tpg:
         sub = TokenPriorityGraphs({k: tpg[k]})
         sub_cons = [c for c in cons if c[2] == k]
-        if sub_cons and _solve_rowspace(ds.E, sub, sub_cons, "fro", None)[2] in (
-            cp.INFEASIBLE,
-            cp.INFEASIBLE_INACCURATE,
-        ):
+        if sub_cons and _solve_rowspace(ds.E, sub, sub_cons, "fro", None)[2] == cp.INFEASIBLE:
             return (
                 f"Graph-SVM infeasible: K={ds.K} embeddings of rank {rank} in d={ds.d} cannot "
                 f"order the priorities of query token {k} (linearly dependent embeddings)"

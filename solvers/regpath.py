@@ -17,6 +17,9 @@ Certificate (per radius; the path never raises for numerical trouble, it marks p
   fp64 no longer sees the positions that fix the direction, and the KKT test would
   certify a wrong point.
 
+Inside the ball (``W_svm = 0`` and R beyond ``||W_fin||``) the point is certified by
+curvature instead: ``||g|| / lambda_min(H)`` bounds its distance to the minimiser.
+
 Where the conic solver loses accuracy, the scaled previous certified point seeds Newton
 (continuation along the path); its result passes the same certificate or is marked.
 
@@ -52,6 +55,8 @@ GAP_TOL = 1e-9
 KKT_TOL = 1e-6
 UNDERFLOW = 1e-250  # an attention weight below this no longer counts in fp64 sums
 RESOLUTION = 1e-8  # ||grad|| / grad_scale below this: the gradient is rounding noise
+CURVATURE_MIN = 1e-8  # interior points: smallest Hessian eigenvalue on S_all
+INTERIOR_DIST = 1e-6  # interior points: ||grad|| / curvature, a bound on the distance
 
 
 @dataclass(frozen=True)
@@ -123,14 +128,13 @@ def _solve(cl: CoordinateLoss, R: float, solver: str | None) -> RegPathPoint:
 
 
 def _certify(cl: CoordinateLoss, c: np.ndarray, R: float, status: str) -> RegPathPoint:
-    L, g, _ = cl.value_grad_hess(c)
+    L, g, H = cl.value_grad_hess(c)
+    if np.linalg.norm(c) < R * (1 - 1e-6):
+        return _certify_interior(cl, c, R, status, L, g, H)
     gnorm = float(np.linalg.norm(g))
     gap = float(g @ c + R * gnorm)
-    cc = float(c @ c)
-    mu = max(0.0, -float(g @ c) / cc) if cc > 0 else 0.0
+    mu = max(0.0, -float(g @ c) / float(c @ c))
     kkt = float(np.linalg.norm(g + mu * c)) / gnorm if gnorm > 0 else 0.0
-    if np.linalg.norm(c) < R * (1 - 1e-6):  # interior: must be a stationary point
-        kkt = gnorm
     finite = bool(np.isfinite(L) and np.isfinite(gap) and np.isfinite(kkt))
     s_min = cl.min_attention(c)
     resolved = gnorm >= RESOLUTION * cl.grad_scale(c)
@@ -144,6 +148,23 @@ def _certify(cl: CoordinateLoss, c: np.ndarray, R: float, status: str) -> RegPat
         )
     )
     return RegPathPoint(R, cl.W(c), L, gap, kkt, status, ok, reason)
+
+
+def _certify_interior(
+    cl: CoordinateLoss, c: np.ndarray, R: float, status: str, L: float, g: np.ndarray, H: np.ndarray
+) -> RegPathPoint:
+    """Inside the ball the minimiser is a stationary point (W_svm = 0: it is W_fin).
+
+    The gradient there is rounding noise, so it is certified by curvature: with
+    ``lambda_min(H) > 0`` the distance to the minimiser is at most ``||g|| / lambda_min``.
+    A flat direction (lambda_min ~ 0) means the point may be anywhere along it.
+    """
+    gnorm = float(np.linalg.norm(g))
+    lam_min = float(np.linalg.eigvalsh(H)[0]) if len(c) else np.inf
+    dist = gnorm / lam_min if lam_min > 0 else np.inf
+    ok = bool(np.isfinite(L) and lam_min > CURVATURE_MIN and dist <= INTERIOR_DIST)
+    reason = "" if ok else f"interior point: min curvature {lam_min:.1e}, distance bound {dist:.1e}"
+    return RegPathPoint(R, cl.W(c), L, gnorm * R, dist, status, ok, reason)
 
 
 def _failed(cl: CoordinateLoss, R: float, reason: str) -> RegPathPoint:
