@@ -1,4 +1,3 @@
-# ruff: noqa: N999 - the file name carries the fact id (THEORY.md)
 """Fact F1 (feasibility of the Graph-SVM), THEORY.md section 4.
 
 Statement.  Let the rows of ``E`` be linearly independent (``K <= d``).  Then

@@ -1,4 +1,3 @@
-# ruff: noqa: N999 - the file name carries the fact id (THEORY.md)
 """Fact F2 (the trivial direction), THEORY.md section 4.
 
 Statement.  ``W_svm = 0`` iff no ``G^(k)`` has an acyclic edge.

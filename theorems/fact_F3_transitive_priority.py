@@ -1,4 +1,3 @@
-# ruff: noqa: N999 - the file name carries the fact id (THEORY.md)
 """Fact F3 (priority is encoded transitively), THEORY.md section 4.
 
 Statement.  For every query k and tokens i, j of ``G^(k)``:

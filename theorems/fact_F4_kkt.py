@@ -1,4 +1,3 @@
-# ruff: noqa: N999 - the file name carries the fact id (THEORY.md)
 """Fact F4 (geometry and KKT conditions of the Graph-SVM), THEORY.md section 4.
 
 Statement.  With ``A_e = (e_i - e_j) e_k^T`` for an edge ``e = (i -> j)`` of ``G^(k)``:

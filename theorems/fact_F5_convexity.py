@@ -1,4 +1,3 @@
-# ruff: noqa: N999 - the file name carries the fact id (THEORY.md)
 """Fact F5 (convexity of the log-loss for any embeddings), THEORY.md section 4.
 
 Statement.  With scores ``a_it = e_{x_it}^T W e_{k_i}`` (all positions holding the label

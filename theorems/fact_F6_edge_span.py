@@ -1,4 +1,3 @@
-# ruff: noqa: N999 - the file name carries the fact id (THEORY.md)
 """Fact F6 (the loss only sees the edge span), THEORY.md section 4.
 
 Statement.  ``L(W) = L(P_{S_all} W)`` for every W, where

@@ -1,4 +1,3 @@
-# ruff: noqa: N999 - the file name carries the fact id (THEORY.md)
 """Fact F7 (the finite component and the infimum of the loss), THEORY.md section 4.
 
 Statement.  Let ``L_fin`` be the log-loss of the reduced dataset (each sample keeps the

@@ -1,4 +1,3 @@
-# ruff: noqa: N999 - the file name carries the fact id (THEORY.md)
 """Fact F8 (invariances), THEORY.md section 4.
 
 Statement.
