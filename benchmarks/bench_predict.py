@@ -20,20 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from generators.dataset import Dataset
+from generators.seeded import paper_dataset
 from solvers.predictions import predict
 from solvers.reference import naive_graph_svm
-
-
-def random_dataset(K: int, d: int, n: int, T: int, seed: int) -> Dataset:
-    rng = np.random.default_rng(seed)
-    E = rng.standard_normal((K, d))
-    E /= np.linalg.norm(E, axis=1, keepdims=True)
-    samples = []
-    for _ in range(n):
-        tokens = rng.integers(0, K, T).tolist()
-        samples.append((tokens, int(rng.choice(tokens))))
-    return Dataset.from_arrays(E, samples, name=f"bench-K{K}-d{d}-n{n}-T{T}-seed{seed}")
 
 
 def best_of(fn, repeats: int) -> tuple[float, object]:
@@ -53,7 +42,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--T", type=int, default=12)
     args = ap.parse_args()
-    ds = random_dataset(args.K, args.K, args.n, args.T, args.seed)
+    ds = paper_dataset(args.seed, args.K, args.K, args.n, args.T)
     t_fast, pred = best_of(lambda: predict(ds), args.repeats)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ds.json"

@@ -16,38 +16,9 @@ import numpy as np
 import pytest
 
 from generators.dataset import Dataset
+from generators.seeded import paper_dataset, unit_embeddings
 
 MAX_COND = 1e3  # keep E E^T well conditioned: the facts are exact only for independent rows
-
-
-def random_embeddings(rng: np.random.Generator, K: int, d: int, family: str = "unit") -> np.ndarray:
-    """``unit``: unit-norm rows (cond(E E^T) <= MAX_COND when K <= d); ``orthonormal``:
-    orthonormal rows (K <= d); ``overcomplete`` is ``unit`` without the condition."""
-    if family == "orthonormal":
-        q, _ = np.linalg.qr(rng.standard_normal((d, d)))
-        return q[:K]
-    for _ in range(1000):
-        E = rng.standard_normal((K, d))
-        E /= np.linalg.norm(E, axis=1, keepdims=True)
-        if family == "overcomplete" or K > d or np.linalg.cond(E @ E.T) <= MAX_COND:
-            return E
-    raise RuntimeError("no well-conditioned embedding found")  # pragma: no cover
-
-
-def random_samples(
-    rng: np.random.Generator, K: int, n: int, lengths: tuple[int, int], queries: int | None = None
-) -> list[tuple[list[int], int]]:
-    """n sequences of length in ``lengths`` (inclusive), labels drawn from the sequence;
-    with ``queries`` set, the query (last token) is drawn from ``range(queries)`` only,
-    which concentrates the samples on few graphs (denser, often strongly connected)."""
-    out = []
-    for _ in range(n):
-        T = int(rng.integers(lengths[0], lengths[1] + 1))
-        toks = [int(t) for t in rng.integers(0, K, T)]
-        if queries is not None:
-            toks[-1] = int(rng.integers(0, queries))
-        out.append((toks, int(rng.choice(toks))))
-    return out
 
 
 def random_dataset(
@@ -59,10 +30,18 @@ def random_dataset(
     family: str = "unit",
     queries: int | None = None,
 ) -> Dataset:
+    """``unit``: unit-norm rows (cond(E E^T) <= MAX_COND when K <= d); ``orthonormal``:
+    orthonormal rows (K <= d); ``overcomplete`` is ``unit`` without the condition.
+    With ``queries`` set, the query (last token) is drawn from ``range(queries)`` only,
+    which concentrates the samples on few graphs (denser, often strongly connected)."""
+    d = K if d is None else d
     rng = np.random.default_rng(seed)
-    E = random_embeddings(rng, K, K if d is None else d, family)
-    samples = random_samples(rng, K, n, lengths, queries)
-    return Dataset.from_arrays(E, samples, name=f"random-{seed}")
+    if family == "orthonormal":
+        E = np.linalg.qr(rng.standard_normal((d, d)))[0][:K]
+    else:
+        E = unit_embeddings(rng, K, d, None if family == "overcomplete" else MAX_COND)
+    ds = paper_dataset(rng, K, d, n, lengths, queries=queries, E=E)
+    return Dataset(ds.embeddings, ds.samples, name=f"random-{seed}")
 
 
 @pytest.fixture
