@@ -1,0 +1,235 @@
+"""Shared machinery of the claim modules ``theorems/claim_*.py`` (claims A-E).
+
+* **Assumptions as strategies.**  :func:`claim_datasets` draws from both generator
+  routes - graph-first (:func:`generators.graphs.token_graphs` realised by
+  :func:`generators.realise.realisations`) and dataset-first
+  (:func:`generators.datasets.paper_datasets`) - with full-rank embeddings
+  (``K <= d <= 6``, the facts' and claims' assumption), small enough that one
+  example costs well under a second.
+* **The paper's small cases** (:data:`CHAIN`, :data:`TWO_CYCLE`, ...) and a fixed-seed
+  random case in the paper's own protocol (:data:`PAPER_RANDOM`: K = d = 8, n = 10,
+  T = 6, unit-norm embeddings), used as ``@example``s and as the cases that must
+  reach CONSISTENT, so no claim module can pass vacuously.
+* **Caches.**  Predictions and gradient-descent runs are cached per dataset
+  (:class:`~generators.dataset.Dataset` is hashable), so a property test, its
+  negative control and the next claim module share one solve and one training run.
+* **Verdict plumbing.**  :func:`judged` turns solver trouble into INCONCLUSIVE (a
+  numerical failure is never a failure of the theory) and :func:`record`\\ s every
+  verdict (``hypothesis.event`` and the CI gate's log); the ``assert_*`` helpers
+  print the metrics and the dataset JSON on failure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from functools import lru_cache
+
+import numpy as np
+from hypothesis import event
+from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
+
+from generators.dataset import Dataset
+from generators.datasets import describe, paper_datasets
+from generators.embeddings import embeddings
+from generators.graphs import token_graphs
+from generators.realise import realisations
+from ntp_mechanics.evidence import MARGIN_LADDER, PathPoint, sound_path
+from ntp_mechanics.verdict import ClaimResult, Verdict, record
+from solvers.errors import InconclusiveError, InfeasibleError
+from solvers.predictions import Predictions, predict
+
+__all__ = [
+    "CHAIN",
+    "DOC_CYCLE",
+    "MAX_K",
+    "MIXED_TWO_QUERIES",
+    "NGD_LR",
+    "PAPER_RANDOM",
+    "PAPER_RANDOM_ACYCLIC",
+    "STRONGLY_CONNECTED",
+    "TWO_CYCLE",
+    "assert_consistent",
+    "assert_contradicts",
+    "assert_not_contradicts",
+    "claim_datasets",
+    "gd_iterates",
+    "judged",
+    "label_events",
+    "paper_random",
+    "path_points",
+    "predictions",
+    "separable",
+    "solvable",
+]
+
+MAX_K = 6
+MAX_D = 6
+NGD_LR = 0.01  # the paper's protocol: normalised GD, lr 0.01, from zero
+MAX_STEPS = 20_000  # about 1.5 s of fp64 training on one core for these sizes
+
+
+# -- strategies -----------------------------------------------------------------------
+def full_rank(K: int) -> SearchStrategy[np.ndarray]:
+    """Embeddings with independent rows, ``K <= d <= 6`` (every full-rank family)."""
+    return st.integers(K, max(K, MAX_D)).flatmap(lambda d: embeddings(K, d))
+
+
+def graph_first(**graph_kw: object) -> SearchStrategy[Dataset]:
+    graph_kw.setdefault("K", st.integers(2, MAX_K))
+    return token_graphs(**graph_kw).flatmap(
+        lambda spec: realisations(spec, full_rank, max_len=6, max_samples=10)
+    )
+
+
+def paper_first() -> SearchStrategy[Dataset]:
+    return paper_datasets(
+        K=st.integers(2, MAX_K), n=st.integers(1, 8), T=st.integers(2, 6),
+        variable_lengths=True, embeddings=full_rank,
+    )
+
+
+def claim_datasets(**graph_kw: object) -> SearchStrategy[Dataset]:
+    """Either generator route (graph-first takes ``graph_kw``); full-rank embeddings."""
+    return st.one_of(graph_first(**graph_kw), paper_first())
+
+
+# -- the paper's small cases -----------------------------------------------------------
+def _eye(K: int, samples: list[tuple[tuple[int, ...], int]], name: str) -> Dataset:
+    return Dataset.from_arrays(np.eye(K), samples, name)
+
+
+CHAIN = _eye(3, [((0, 1, 2), 0), ((1, 2), 1)], "chain 0 > 1 > 2")
+"""``G^(2)``: 0 -> 1 -> 2 and 0 -> 2, all SCCs single tokens (acyclic, claim E)."""
+TWO_CYCLE = _eye(3, [((0, 1, 2), 0), ((1, 0, 2), 1)], "2-cycle over the query")
+"""``G^(2)``: 0 <-> 1 above the query 2 (one cyclic SCC above a sink)."""
+DOC_CYCLE = _eye(3, [((0, 1, 2), 0), ((0, 1, 1, 2), 1), ((0, 2), 0)], "weighted 2-cycle")
+"""0 <-> 1 above 2, with label 1 repeated: ``W_fin != 0`` (soft composition matters)."""
+STRONGLY_CONNECTED = _eye(3, [((0, 1, 2), 0), ((1, 2), 1), ((0, 2), 2)], "strongly connected")
+"""``G^(2)`` strongly connected on {0, 1, 2}: ``W_svm = 0`` (claim E)."""
+MIXED_TWO_QUERIES = _eye(
+    4, [((0, 1, 3), 0), ((1, 0, 3), 1), ((1, 2, 3), 1), ((2, 0, 2), 2), ((0, 2), 0)],
+    "two queries, cycle above a chain",
+)
+"""``G^(3)``: {0, 1} cyclic above the sinks 2 and 3; ``G^(2)``: 0 <-> 2 (two queries)."""
+
+
+def paper_random(seed: int = 0, K: int = 8, d: int = 8, n: int = 10, T: int = 6) -> Dataset:
+    """THEORY.md section 7's protocol: unit-norm E, uniform tokens, label from the sequence."""
+    rng = np.random.default_rng(seed)
+    while True:
+        E = rng.standard_normal((K, d))
+        E /= np.linalg.norm(E, axis=1, keepdims=True)
+        if np.linalg.cond(E @ E.T) <= 1e3:
+            break
+    pairs = []
+    for _ in range(n):
+        toks = [int(t) for t in rng.integers(0, K, T)]
+        pairs.append((toks, int(rng.choice(toks))))
+    return Dataset.from_arrays(E, pairs, f"paper-random-{seed}")
+
+
+PAPER_RANDOM = paper_random(2)
+"""Seed 2: ``||W_svm|| = 8.9``, ``dim S_fin = 2``, ``||W_fin|| = 0.78`` (both parts matter)."""
+PAPER_RANDOM_ACYCLIC = paper_random(0)
+"""Seed 0: every SCC a single token (``W_fin = 0``), ``||W_svm|| = 3.9``."""
+
+
+# -- cached computations -----------------------------------------------------------------
+@lru_cache(maxsize=512)
+def predictions(ds: Dataset) -> Predictions:
+    """Certified ``W_svm``, ``W_fin`` (raises InconclusiveError / InfeasibleError)."""
+    return predict(ds)
+
+
+def gd_steps(norm_W_svm: float) -> tuple[int, ...]:
+    """Record steps at which normalised GD's norm reaches the margin ladder.
+
+    Normalised GD moves ``lr`` per step, nearly along one direction, so its norm after
+    t steps is about ``lr t``: step ``m ||W_svm|| / lr`` is at margin scale m.
+    Without an acyclic edge there is no scale: a fixed doubling ladder to 4000.
+    """
+    if norm_W_svm <= 0:
+        return (500, 1000, 2000, 4000)
+    steps = {min(MAX_STEPS, max(1, math.ceil(m * norm_W_svm / NGD_LR))) for m in MARGIN_LADDER}
+    return tuple(sorted(steps))
+
+
+@lru_cache(maxsize=256)
+def path_points(ds: Dataset) -> tuple[PathPoint, ...]:
+    """The re-checked regularization path at ``R = m ||W_svm||``, m on the ladder."""
+    pred = predictions(ds)
+    ns = float(np.linalg.norm(pred.W_svm))
+    return tuple(sound_path(pred, [m * ns for m in MARGIN_LADDER])) if ns > 0 else ()
+
+
+@lru_cache(maxsize=128)
+def gd_iterates(ds: Dataset) -> dict[int, np.ndarray]:
+    """Normalised GD (lr 0.01, zero init, fp64, CPU) recorded along :func:`gd_steps`."""
+    import torch
+
+    from solvers.training import TrainConfig, train
+
+    torch.set_num_threads(1)  # tiny tensors: threads only add overhead
+    steps = gd_steps(float(np.linalg.norm(predictions(ds).W_svm)))
+    cfg = TrainConfig(optimizer="ngd", lr=NGD_LR, steps=steps[-1], init="zero",
+                      device="cpu", record_at=steps)
+    return dict(train(ds, cfg).iterates)
+
+
+# -- verdict plumbing -------------------------------------------------------------------
+def solvable(ds: Dataset) -> Predictions | None:
+    """The predictions, or None (with an event) when the solvers cannot certify them."""
+    try:
+        return predictions(ds)
+    except (InconclusiveError, InfeasibleError) as exc:
+        event(f"predictions not certified ({type(exc).__name__}): not judged")
+        return None
+
+
+def separable(ds: Dataset) -> Predictions | None:
+    """The predictions when ``W_svm != 0``; None (with an event) when vacuous."""
+    pred = solvable(ds)
+    if pred is not None and np.linalg.norm(pred.W_svm) == 0:
+        event("W_svm = 0 (no acyclic edge): vacuous here")
+        return None
+    return pred
+
+
+def label_events(ds: Dataset) -> None:
+    """Count the kinds of dataset drawn (graph kind, depth, queries, embeddings)."""
+    for label in describe(ds):
+        event(label)
+
+
+
+def judged(claim: str, test: str, fn: Callable[[], ClaimResult]) -> ClaimResult:
+    """Run ``fn``; solver trouble becomes INCONCLUSIVE; the verdict is recorded under
+    ``claim`` (e.g. ``"A-control"`` for a negative control, counted apart by the gate)."""
+    try:
+        result = replace(fn(), claim=claim)
+    except (InconclusiveError, InfeasibleError, FloatingPointError) as exc:
+        result = ClaimResult(claim, Verdict.INCONCLUSIVE, {},
+                             f"numerics: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    record(result, test)
+    return result
+
+
+def _message(result: ClaimResult, ds: Dataset, want: str) -> str:
+    return f"expected {want}\n{result.report(ds.to_json())}"
+
+
+def assert_not_contradicts(result: ClaimResult, ds: Dataset) -> None:
+    assert result.verdict is not Verdict.CONTRADICTS, _message(result, ds, "not CONTRADICTS")
+
+
+def assert_consistent(result: ClaimResult, ds: Dataset) -> None:
+    assert result.verdict is Verdict.CONSISTENT, _message(result, ds, "CONSISTENT")
+
+
+def assert_contradicts(result: ClaimResult, ds: Dataset) -> None:
+    assert result.verdict is Verdict.CONTRADICTS, _message(
+        result, ds, "CONTRADICTS (negative control: the check must reject a wrong prediction)"
+    )

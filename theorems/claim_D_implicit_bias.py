@@ -1,0 +1,148 @@
+
+"""Claim D (the implicit-bias formula), THEORY.md section 5.
+
+Claim.  Gradient descent from zero satisfies
+
+    W(tau)  ~  W_fin + ||W(tau)|| W_svm/||W_svm||,
+
+i.e. ``(W(tau) - P_fin W(tau)) / ||.||  ->  W_svm/||W_svm||`` (the direction is the
+Graph-SVM, which is orthogonal to ``S_fin`` by fact F4) and ``P_fin W(tau) -> W_fin``
+(the part in ``S_fin`` converges to the finite component).
+
+Source: conjectured by Tarzanagh, Li, Thrampoulidis, Oymak, *Transformers as Support
+Vector Machines* (2023); proven in Li et al., *Mechanics of Next Token Prediction with
+Self-Attention*, AISTATS 2024, Theorem 3.
+
+Assumptions, as strategies: :func:`theorems._claims_support.claim_datasets`.
+
+Protocol.  The normalised-GD iterates of claim B (cached, so one run serves both
+modules): the S_fin part against ``W_fin`` (noise floor ``2 lr``), the orthogonal
+part's direction against ``W_svm/||W_svm||``, extrapolated in the margin scale.
+A second form judges a *single* trained matrix the way ``ntp-mechanics check``
+does (:func:`ntp_mechanics.evidence.check_weights`): compared at its own norm with
+the certified regularization path and with ``W_fin + sqrt(R^2 - ||W_fin||^2)
+W_svm/||W_svm||``.
+
+Conclusion: never CONTRADICTS; the paper's cases reach CONSISTENT.
+
+Negative controls: the finite component *without hard retrieval* (``argmin_{S_fin}``
+of the full loss) in place of ``W_fin``; a single matrix that is negated, or trained
+on another dataset of the same shape, must be CONTRADICTS.
+
+Example
+-------
+>>> from theorems._claims_support import TWO_CYCLE
+>>> claim_D(TWO_CYCLE).verdict.value
+'consistent'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import event, example, given
+
+from generators.dataset import Dataset
+from ntp_mechanics.evidence import check_weights, judge_iterates, unreduced_finite_component
+from ntp_mechanics.verdict import ClaimResult, Verdict
+from theorems._claims_support import (
+    CHAIN,
+    DOC_CYCLE,
+    MIXED_TWO_QUERIES,
+    NGD_LR,
+    PAPER_RANDOM,
+    PAPER_RANDOM_ACYCLIC,
+    TWO_CYCLE,
+    assert_consistent,
+    assert_contradicts,
+    assert_not_contradicts,
+    claim_datasets,
+    gd_iterates,
+    judged,
+    label_events,
+    paper_random,
+    predictions,
+    separable,
+)
+
+pytestmark = pytest.mark.theorem
+
+PAPER_CASES = [CHAIN, TWO_CYCLE, DOC_CYCLE, MIXED_TWO_QUERIES, PAPER_RANDOM, PAPER_RANDOM_ACYCLIC]
+FIN_GAP = 0.3  # a wrong W_fin this far from the theory's must be rejected (GD floor 0.02)
+
+
+def claim_D(ds: Dataset, W_fin: np.ndarray | None = None) -> ClaimResult:
+    """The verdict on claim D from the normalised-GD iterates of ``ds``."""
+    return judge_iterates(predictions(ds), gd_iterates(ds), NGD_LR, W_fin=W_fin)[1]
+
+
+def claim_D_single(ds: Dataset, W: np.ndarray) -> ClaimResult:
+    """Claim D for one trained matrix (what ``ntp-mechanics check`` reports as D)."""
+    results = check_weights(predictions(ds), W).results
+    return next(r for r in results if r.claim == "D")
+
+
+def final_iterate(ds: Dataset) -> np.ndarray:
+    its = gd_iterates(ds)
+    return its[max(its)]
+
+
+@given(ds=claim_datasets(min_acyclic_edges=1))
+@example(ds=DOC_CYCLE)
+@example(ds=MIXED_TWO_QUERIES)
+def test_iterates_are_W_fin_plus_norm_times_svm_direction(ds: Dataset) -> None:
+    if separable(ds) is None:
+        return
+    label_events(ds)
+    assert_not_contradicts(judged("D", "claim_D", lambda: claim_D(ds)), ds)
+
+
+@given(ds=claim_datasets(min_acyclic_edges=1))
+@example(ds=PAPER_RANDOM)
+def test_single_trained_matrix_is_not_contradicted(ds: Dataset) -> None:
+    if separable(ds) is None:
+        return
+    result = judged("D", "claim_D single W", lambda: claim_D_single(ds, final_iterate(ds)))
+    assert_not_contradicts(result, ds)
+
+
+@pytest.mark.parametrize("ds", PAPER_CASES, ids=lambda ds: ds.name)
+def test_paper_cases_are_consistent(ds: Dataset) -> None:
+    assert_consistent(judged("D", "claim_D paper case", lambda: claim_D(ds)), ds)
+    single = judged("D", "claim_D paper case single W",
+                    lambda: claim_D_single(ds, final_iterate(ds)))
+    assert_consistent(single, ds)
+
+
+# -- negative controls ---------------------------------------------------------------------
+@given(ds=claim_datasets(min_acyclic_edges=1, min_cyclic_edges=1))
+@example(ds=PAPER_RANDOM)
+def test_control_unreduced_W_fin_is_rejected(ds: Dataset) -> None:
+    pred = separable(ds)
+    if pred is None:
+        return
+    wrong = unreduced_finite_component(pred)
+    if np.linalg.norm(wrong - pred.W_fin) < FIN_GAP:
+        event(f"control: unreduced W_fin within {FIN_GAP} of W_fin (not asserted)")
+        return
+    result = judged("D-control", "claim_D control unreduced", lambda: claim_D(ds, W_fin=wrong))
+    assert_contradicts(result, ds)
+
+
+@given(ds=claim_datasets(min_acyclic_edges=1))
+@example(ds=PAPER_RANDOM)
+def test_control_negated_matrix_is_rejected(ds: Dataset) -> None:
+    if separable(ds) is None:
+        return
+    result = judged("D-control", "claim_D control negated single W",
+                    lambda: claim_D_single(ds, -final_iterate(ds)))
+    assert_contradicts(result, ds)
+
+
+@pytest.mark.parametrize("seed", [902, 903])
+def test_control_weights_of_another_dataset_are_rejected(seed: int) -> None:
+    """Weights trained on another paper-protocol dataset of the same shape."""
+    other = paper_random(seed)
+    result = judged("D-control", "claim_D control other dataset",
+                    lambda: claim_D_single(PAPER_RANDOM, final_iterate(other)))
+    assert result.verdict is Verdict.CONTRADICTS, result.report(PAPER_RANDOM.to_json())
