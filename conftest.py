@@ -1,4 +1,4 @@
-"""Root pytest configuration: Hypothesis profiles and the ``gpu`` marker.
+"""Root pytest configuration: Hypothesis profiles, the conjecture plugin, the ``gpu`` marker.
 
 Profiles are registered in :mod:`generators.profiles`.  The active one comes from
 ``--hypothesis-profile NAME`` (Hypothesis's own pytest option, which wins) or the
@@ -12,6 +12,9 @@ import pytest
 from generators.profiles import load_profile_from_env
 
 load_profile_from_env()
+
+# conjectures (C1-C3) are reported, not asserted: --gate-conjectures, counterexample files
+pytest_plugins = ["ntp_mechanics.conjectures"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
