@@ -67,6 +67,14 @@ def test_independent_numpy_implementation_is_consistent(tmp_path: Path) -> None:
     assert run_check(tmp_path, ds, ngd_numpy(ds)) == 0
 
 
+def test_plain_gd_weights_are_consistent(tmp_path: Path) -> None:
+    from solvers.training import TrainConfig, train
+
+    ds = paper_dataset(6)
+    W = train(ds, TrainConfig(optimizer="gd", lr=1.0, steps=20_000, device="cpu")).W
+    assert run_check(tmp_path, ds, W) == 0
+
+
 def test_negated_weights_contradict(tmp_path: Path, trained) -> None:
     ds, W = trained
     assert run_check(tmp_path, ds, -W) == 1
