@@ -7,27 +7,51 @@ found by its file-name prefix (``claim_A_*.py``, ``fact_F1_*.py``,
 ``conjecture_C1_*.py``), so modules can be renamed or added without touching this
 registry; a claim whose module does not exist yet has ``module = None``.
 
+New conjectures need no entry here: a module ``theorems/conjecture_<ID>_<slug>.py``
+whose ``<ID>`` (a capital letter and digits, e.g. ``C4``) is not in :data:`CLAIMS` is
+*discovered* (:func:`discovered`) with kind ``conjecture`` and, as its statement, the
+first line of its module docstring (read with :mod:`ast`, never imported; a leading
+``"C4: "`` is dropped).  :func:`all_claims`, :func:`claim`, :func:`registry` and
+``ntp-mechanics claims`` include them.
+
 Example
 -------
 >>> [c.id for c in CLAIMS][:6]
 ['A', 'B', 'C', 'D', 'E', 'F1']
 >>> claim("F5").kind
 'fact'
+>>> statement_of("C4", "'C4: W_svm is orthogonal to W_fin.'")
+'W_svm is orthogonal to W_fin.'
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["CLAIMS", "Claim", "claim", "module_path", "registry", "theorems_dir"]
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "all_claims",
+    "claim",
+    "discovered",
+    "module_path",
+    "registry",
+    "statement_of",
+    "theorems_dir",
+]
 
-HELP = "list the claims the suite checks (ids A-E, F1-F8, C1-C3) and their modules"
+HELP = ("list the claims the suite checks (ids A-E, F1-F8, C1-C3, and any discovered "
+        "theorems/conjecture_<ID>_*.py) and their modules")
 
 _PREFIX = {"theorem": "claim", "fact": "fact", "conjecture": "conjecture"}
+# a conjecture module: conjecture_<ID>_<slug>.py, the id as ci/theory_gate.py reads it
+_CONJECTURE_FILE = re.compile(r"^conjecture_([A-Z][0-9]*)_\w+\.py$")
 
 
 @dataclass(frozen=True)
@@ -79,11 +103,12 @@ CLAIMS: tuple[Claim, ...] = (
 
 
 def claim(claim_id: str) -> Claim:
-    """The claim with this id (KeyError with the known ids otherwise)."""
-    for c in CLAIMS:
+    """The claim with this id, listed or discovered (KeyError with the known ids otherwise)."""
+    known = all_claims()
+    for c in known:
         if c.id == claim_id:
             return c
-    raise KeyError(f"unknown claim {claim_id!r}; known: {', '.join(c.id for c in CLAIMS)}")
+    raise KeyError(f"unknown claim {claim_id!r}; known: {', '.join(c.id for c in known)}")
 
 
 def theorems_dir() -> Path:
@@ -103,9 +128,46 @@ def module_path(c: Claim) -> str | None:
     return f"{base.name}/{found[0].name}"
 
 
+def statement_of(claim_id: str, source: str) -> str:
+    """First line of the module docstring in ``source``, without a leading ``"<id>: "``."""
+    try:
+        doc = ast.get_docstring(ast.parse(source)) or ""
+    except SyntaxError:
+        doc = ""
+    first = doc.strip().splitlines()[0].strip() if doc.strip() else ""
+    first = re.sub(rf"^{re.escape(claim_id)}\s*[:.-]\s*", "", first)
+    return first or "(no module docstring)"
+
+
+def discovered(base: Path | None = None) -> list[Claim]:
+    """Conjectures with a module ``conjecture_<ID>_*.py`` under ``base`` (default
+    :func:`theorems_dir`) but no entry in :data:`CLAIMS`, sorted by id (section ``""``:
+    not in THEORY.md)."""
+    base = theorems_dir() if base is None else base
+    listed = {c.id for c in CLAIMS}
+    found: dict[str, Path] = {}
+    for path in sorted(base.glob("conjecture_*.py")):
+        m = _CONJECTURE_FILE.match(path.name)
+        if m and m.group(1) not in listed:
+            found.setdefault(m.group(1), path)  # the first module by name, as module_path
+    out = []
+    for cid, path in found.items():
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            source = ""
+        out.append(Claim(cid, "conjecture", statement_of(cid, source), ""))
+    return sorted(out, key=lambda c: (len(c.id), c.id))
+
+
+def all_claims() -> tuple[Claim, ...]:
+    """:data:`CLAIMS` followed by the :func:`discovered` conjectures."""
+    return CLAIMS + tuple(discovered())
+
+
 def registry() -> list[dict[str, str | None]]:
-    """Every claim as a JSON-ready dict (with its module path)."""
-    return [asdict(c) | {"module": c.module} for c in CLAIMS]
+    """Every claim, listed or discovered, as a JSON-ready dict (with its module path)."""
+    return [asdict(c) | {"module": c.module} for c in all_claims()]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

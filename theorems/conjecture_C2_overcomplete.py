@@ -21,6 +21,11 @@ Each case ends CONSISTENT (held), INCONCLUSIVE (the finite-size evidence does no
 decide, or a solver could not certify) or CONTRADICTS (a plateau far from the
 prediction: a counterexample, saved and printed by the conjecture plugin).
 
+Negative control (``test_c2_control_reversed_priorities_are_rejected``, asserted): on a
+fixed overcomplete dataset (K = 3 rows at 120 degrees in d = 2) the same evidence must
+reject the reversed direction ``-W_svm`` (claims A, C) and the negated GD iterates
+(claims B, D), as the theorem modules' controls do.
+
 Strategies: graph-first overcomplete datasets with at least one acyclic edge
 (``theorems.conftest.overcomplete_datasets``: K in 3..6, d in 2..K-1) and
 dataset-first paper-style sequences with overcomplete embeddings.
@@ -37,8 +42,8 @@ from generators.dataset import Dataset
 from generators.datasets import paper_datasets
 from generators.embeddings import overcomplete
 from ntp_mechanics.conjectures import conjecture, inconclusive, observe, settle, vacuous
-from ntp_mechanics.evidence import judge_automaton, judge_iterates, judge_path
-from ntp_mechanics.verdict import ClaimResult
+from ntp_mechanics.evidence import judge_automaton, judge_iterates, judge_path, with_claim
+from ntp_mechanics.verdict import ClaimResult, Verdict, record
 from solvers.errors import InfeasibleError
 from solvers.predictions import Predictions, predict
 from theorems.conftest import overcomplete_datasets
@@ -58,13 +63,21 @@ def paper_overcomplete() -> SearchStrategy[Dataset]:
     )
 
 
+def three_in_the_plane() -> Dataset:
+    """K = 3 unit rows at 120 degrees in d = 2; W_svm != 0 and W_fin != 0."""
+    angles = 2 * np.pi * np.arange(3) / 3
+    E = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return Dataset.from_arrays(E, [((0, 1, 2), 0), ((1, 2), 1), ((0, 1, 2), 1), ((0, 1, 2), 0)])
+
+
 def c2_datasets() -> SearchStrategy[Dataset]:
     return st.one_of(overcomplete_datasets(), paper_overcomplete())
 
 
 def feasible_predictions(ds: Dataset) -> Predictions:
     """``predict(ds)``; an infeasible Graph-SVM puts the case out of scope."""
-    assert ds.K > ds.d, "C2 is about overcomplete embeddings"
+    if ds.K <= ds.d:  # a strategy bug, not a counterexample: crash (an error) instead
+        raise ValueError(f"C2 is about overcomplete embeddings, got K = {ds.K} <= d = {ds.d}")
     try:
         return predict(ds)
     except InfeasibleError as exc:
@@ -88,25 +101,46 @@ def test_c2_regularization_path_and_automaton(ds: Dataset) -> None:
     settle(result)
 
 
-@conjecture("C2")
-@given(ds=c2_datasets())
-def test_c2_gradient_descent(ds: Dataset) -> None:
-    """Claims B and D on overcomplete embeddings (normalised GD from zero)."""
+def gd_run(ds: Dataset, pred: Predictions) -> tuple[dict[int, np.ndarray], float, float]:
+    """Normalised GD from zero: ``(iterates, lr, final ||W|| / ||W_svm||)``."""
     from solvers.training import TrainConfig, train
 
-    pred = feasible_predictions(ds)
     ns = float(np.linalg.norm(pred.W_svm))
     lr = max(NGD_LR, TARGET_SCALE * ns / STEPS)
     cfg = TrainConfig(optimizer="ngd", lr=lr, steps=STEPS, init="zero", device="cpu",
                       record_at=RECORD_AT)
     run = train(ds, cfg)
-    scale = float(np.linalg.norm(run.W)) / ns if ns > 0 else float("inf")
+    return run.iterates, lr, float(np.linalg.norm(run.W)) / ns if ns > 0 else float("inf")
+
+
+@conjecture("C2")
+@given(ds=c2_datasets())
+def test_c2_gradient_descent(ds: Dataset) -> None:
+    """Claims B and D on overcomplete embeddings (normalised GD from zero)."""
+    pred = feasible_predictions(ds)
+    iterates, lr, scale = gd_run(ds, pred)
     if scale < MIN_SCALE:
         # e.g. an ill-conditioned S_fin (dependent rows): GD creeps along a nearly flat
         # valley of L_fin and a finite run says nothing about the limit
         inconclusive(f"GD ended at ||W|| = {scale:.3g} ||W_svm|| < {MIN_SCALE:g} ||W_svm||: "
                      "not in the asymptotic regime")
-    b, d = judge_iterates(pred, run.iterates, lr)
+    b, d = judge_iterates(pred, iterates, lr)
     result = ClaimResult.combine("C2", [b, d])
     worst_metrics(result)
     settle(result)
+
+
+def test_c2_control_reversed_priorities_are_rejected() -> None:
+    """The instrument, not the conjecture: with every priority reversed (``-W_svm``,
+    negated GD iterates) the same evidence must contradict, on overcomplete E too."""
+    ds = three_in_the_plane()
+    pred = feasible_predictions(ds)
+    assert np.linalg.norm(pred.W_svm) > 0.1 and np.linalg.norm(pred.W_fin) > 0.1
+    wrong = -pred.W_svm
+    iterates, lr, scale = gd_run(ds, pred)
+    assert scale >= MIN_SCALE
+    results = [judge_path(pred, direction=wrong), judge_automaton(pred, direction=wrong),
+               *judge_iterates(pred, {s: -W for s, W in iterates.items()}, lr)]
+    for result in results:
+        record(with_claim(result, "C2-control"), "conjecture_C2 control reversed")
+        assert result.verdict is Verdict.CONTRADICTS, result.report(ds.to_json())
