@@ -18,7 +18,7 @@ PROFILE_ENV = "NTP_HYPOTHESIS_PROFILE"
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", max_examples=10, derandomize=True, print_blob=True, **_common)
 settings.register_profile("dev", max_examples=25, **_common)
-settings.register_profile("thorough", max_examples=200, **_common)
+settings.register_profile("thorough", max_examples=100, **_common)
 
 
 def load_profile_from_env(default: str = "dev") -> str:
