@@ -34,107 +34,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
+# The reusable parts (outcome plugin, claim ids, per-claim summary, the verdict log)
+# live in ntp_mechanics.gate, shared with `ntp-mechanics report`.
+from ntp_mechanics.gate import (
+    KINDS,
+    MODULE_ID,
+    OutcomePlugin,
+    claim_of,
+    read_verdicts,
+    summarise,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
-MODULE_ID = re.compile(r"(?:^|[/.])(claim|fact|conjecture)_([A-Z][0-9]*)_")
-KINDS = {"claim": "theorem", "fact": "fact", "conjecture": "conjecture"}
-
-
-class OutcomePlugin:
-    """Collects ``(nodeid, outcome, markers)`` for every test (controller side)."""
-
-    def __init__(self) -> None:
-        self.outcomes: dict[str, dict[str, Any]] = {}
-
-    def pytest_runtest_logreport(self, report: Any) -> None:
-        entry = self.outcomes.setdefault(report.nodeid, {"outcome": "passed", "duration": 0.0})
-        entry["duration"] += float(getattr(report, "duration", 0.0))
-        entry["markers"] = sorted(k for k in ("theorem", "fact", "conjecture", "slow")
-                                  if k in getattr(report, "keywords", {}))
-        if report.failed:
-            entry["outcome"] = "error" if report.when != "call" else "failed"
-        elif report.skipped and entry["outcome"] == "passed":
-            entry["outcome"] = "skipped"
-
-    def pytest_collectreport(self, report: Any) -> None:
-        if report.failed:
-            self.outcomes[report.nodeid or "<collection>"] = {
-                "outcome": "error", "duration": 0.0, "markers": []}
-
-
-def claim_of(nodeid: str) -> tuple[str, str] | None:
-    """``(claim id, kind)`` of a test from its module name, e.g. ``claim_A_...``."""
-    m = MODULE_ID.search(nodeid.split("::")[0])
-    return (m.group(2), KINDS[m.group(1)]) if m else None
-
-
-def summarise(outcomes: dict[str, dict[str, Any]], verdict_lines: list[dict[str, Any]],
-              gate_conjectures: bool, require_all: bool = True) -> dict[str, Any]:
-    """Per-claim outcomes and verdict counts; the failures that fail the gate.
-
-    With ``require_all`` a theorem or fact that ran no test (module missing, or all
-    deselected) fails the gate too: a gate that checks nothing must not pass.
-    """
-    from ntp_mechanics.claims import CLAIMS
-
-    per_claim: dict[str, dict[str, Any]] = {
-        c.id: {"kind": c.kind, "module": c.module, "statement": c.statement,
-               "tests": Counter(), "seconds": 0.0, "verdicts": Counter(),
-               "control_verdicts": Counter()}
-        for c in CLAIMS
-    }
-    failures, other_failures = [], []
-    for nodeid, entry in sorted(outcomes.items()):
-        owner = claim_of(nodeid)
-        bad = entry["outcome"] in ("failed", "error")
-        if owner is None:
-            if bad:
-                other_failures.append(nodeid)
-            continue
-        cid, kind = owner
-        row = per_claim.setdefault(cid, {"kind": kind, "module": None, "statement": "",
-                                         "tests": Counter(), "seconds": 0.0,
-                                         "verdicts": Counter(), "control_verdicts": Counter()})
-        row["tests"][entry["outcome"]] += 1
-        row["seconds"] += entry["duration"]
-        if bad and (kind != "conjecture" or gate_conjectures):
-            failures.append(nodeid)
-    for line in verdict_lines:
-        base, _, control = str(line.get("claim", "")).partition("-")
-        if base in per_claim:
-            key = "control_verdicts" if control else "verdicts"
-            per_claim[base][key][line.get("verdict", "?")] += 1
-    empty = [cid for cid, row in per_claim.items()
-             if require_all and row["kind"] in ("theorem", "fact") and not row["tests"]["passed"]]
-    for row in per_claim.values():
-        t = row["tests"]
-        row["status"] = ("not run" if not t else "fail" if t["failed"] + t["error"]
-                         else "pass" if t["passed"] else "skipped")
-        row["gated"] = row["kind"] != "conjecture" or gate_conjectures
-        for key in ("tests", "verdicts", "control_verdicts"):
-            row[key] = dict(row[key])
-        row["seconds"] = round(row["seconds"], 2)
-    return {"claims": per_claim, "failures": failures + other_failures,
-            "not_run": empty}
-
-
-def read_verdicts(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn line from a killed worker: skip, never crash the gate
-    return out
+__all__ = ["KINDS", "MODULE_ID", "OutcomePlugin", "claim_of", "main", "read_verdicts",
+           "render", "summarise"]
 
 
 def render(summary: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ command that does not train never pays for torch.
 Exit codes (shared by every command):
 
 * 0 - done / consistent with the theory
-* 1 - contradicts the theory (``check``, ``report`` with gating)
+* 1 - contradicts the theory (``check``; ``report`` when a theorem or fact failed)
 * 2 - bad input, or an infeasible Graph-SVM (one line on stderr, no traceback)
 * 3 - numerically inconclusive (a solver could not certify its answer)
 """

@@ -1,0 +1,492 @@
+"""The paper's experiment: normalised GD on random datasets, against the theory.
+
+Li, Huang, Ildiz, Rawat, Oymak, *Mechanics of Next Token Prediction with
+Self-Attention*, AISTATS 2024, section 6 (THEORY.md section 7): vocabularies
+``K in {6, 8}``, embedding dimension ``d = 8``, ``n in {4, 6, 10}`` sequences of
+``T in {4, 6}`` tokens, random unit-norm embeddings, labels drawn from the sequence;
+normalised GD ``W <- W - lr grad L / ||grad L||_F`` with ``lr = 0.01`` for 4000 steps
+from ``W = 0`` in fp64; 10 trials per configuration, on datasets whose token-priority
+graphs are *cyclic* or *acyclic*.  The paper reports that ``corr(W(tau), W_svm)`` tends
+to 1 and ``||P_fin W(tau) - W_fin||`` to 0.
+
+Datasets (one per trial, seeded by ``SeedSequence([seed, kind, K, n, T, trial])``):
+
+* ``"cyclic"`` - the paper's draw as is (:func:`generators.seeded.paper_dataset`:
+  tokens uniform on ``[K]``, label uniform among the sequence's positions), redrawn
+  until the graphs have at least one cyclic edge (``S_fin != {0}``) and one acyclic
+  edge (``W_svm != 0``, so the correlation is defined);
+* ``"acyclic"`` - the same tokens, but the label is the sequence's highest-priority
+  token under a random total order of ``[K]`` drawn per dataset, so every edge
+  ``y -> x`` points down that order: no cycles, ``S_fin = {0}``, ``W_fin = 0``
+  (claim E); redrawn until there is an acyclic edge.
+
+A draw whose predictions cannot be certified (``InconclusiveError``) is redrawn too;
+redraws are counted and reported.  Per trial and recorded step ``tau`` (every
+``record_every`` steps) we measure ``corr(W(tau), W_svm)`` (Frobenius cosine),
+``||P_fin W(tau) - W_fin||``, the mean attention mass on the label's SCC, and on some
+trials ``corr(W(tau), W_R)`` with the certified regularization path at matched norm
+``R = ||W(tau)||`` and the path's directional error ``||W_R/R - W_svm/||W_svm||| |``
+on a ladder of radii (claim A).
+
+Example
+-------
+>>> plan = PaperPlan.tiny()
+>>> [t.kind for t in plan.trials()]
+['cyclic', 'cyclic', 'acyclic', 'acyclic']
+>>> ds = draw_dataset(plan.trials()[-1])[0]
+>>> from solvers.tpg import TokenPriorityGraphs
+>>> TokenPriorityGraphs.from_dataset(ds).has_cyclic_edge
+False
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from itertools import product
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from generators.dataset import Dataset
+from generators.seeded import paper_dataset, unit_embeddings
+
+if TYPE_CHECKING:
+    from solvers.predictions import Predictions
+
+__all__ = [
+    "CORR_REACHED",
+    "FIN_REACHED",
+    "KINDS",
+    "PaperPlan",
+    "Trial",
+    "TrialResult",
+    "conclusions",
+    "draw_dataset",
+    "run_paper",
+    "run_trial",
+    "summarise_paper",
+]
+
+KINDS = ("cyclic", "acyclic")
+MAX_REDRAWS = 200
+CORR_REACHED = 0.99
+"""A mean final correlation at least this counts as having reached the paper's "-> 1"."""
+FIN_REACHED = 0.05
+"""A mean final ``||P_fin W - W_fin||`` at most this counts as having reached "-> 0"
+(normalised GD oscillates around W_fin with steps of size lr, so it cannot go far below
+a few lr; the ``check`` command uses the same tolerance)."""
+
+
+# -- the plan -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Trial:
+    """One dataset of the grid and what to measure on it."""
+
+    kind: str
+    K: int
+    d: int
+    n: int
+    T: int
+    index: int
+    seed: tuple[int, ...]
+    steps: int
+    lr: float
+    record_every: int
+    attention_every: int = 100  # attention is costlier to measure: a coarser grid
+    path_steps: tuple[int, ...] = ()  # steps where the matched-norm path point is solved
+    ladder: tuple[float, ...] = ()  # margin scales R/||W_svm|| for the path's error
+    device: str = "cpu"
+
+    @property
+    def config(self) -> tuple[str, int, int, int, int]:
+        return (self.kind, self.K, self.d, self.n, self.T)
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind} K={self.K} d={self.d} n={self.n} T={self.T} trial {self.index}"
+
+
+@dataclass(frozen=True)
+class PaperPlan:
+    """The grid, the protocol and how much of the (costly) path to solve.
+
+    ``path_trials`` trials per configuration get the matched-norm path at
+    ``path_steps``; ``ladder_trials`` trials of the largest configuration get the
+    path's directional error on ``ladder`` (margin scales ``R/||W_svm||``).
+    """
+
+    Ks: tuple[int, ...] = (6, 8)
+    d: int = 8
+    ns: tuple[int, ...] = (4, 6, 10)
+    Ts: tuple[int, ...] = (4, 6)
+    kinds: tuple[str, ...] = KINDS
+    trials_per_config: int = 10
+    steps: int = 4000
+    lr: float = 0.01
+    record_every: int = 50
+    attention_every: int = 100
+    seed: int = 0
+    path_trials: int = 3
+    path_steps: tuple[int, ...] = (100, 250, 500, 1000, 1500, 2000, 3000, 4000)
+    ladder_trials: int = 3
+    ladder: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1, 32, 11))
+    device: str = "cpu"
+    workers: int = 2
+
+    @classmethod
+    def quick(cls) -> PaperPlan:
+        """The paper's grid and protocol in full (10 trials each); the path on 3."""
+        return cls()
+
+    @classmethod
+    def full(cls) -> PaperPlan:
+        """As quick, with the matched-norm path on every trial and a denser ladder."""
+        return cls(path_trials=10, ladder_trials=10,
+                   path_steps=(50, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500,
+                               4000),
+                   ladder=tuple(float(x) for x in np.geomspace(1, 32, 16)))
+
+    @classmethod
+    def tiny(cls) -> PaperPlan:
+        """A seconds-long plan for tests: one configuration, 2 trials per kind."""
+        return cls(Ks=(4,), d=4, ns=(4,), Ts=(4,), trials_per_config=2, steps=300,
+                   record_every=50, path_trials=1, path_steps=(100, 300), ladder_trials=1,
+                   ladder=(1.0, 2.0, 4.0, 8.0), workers=1)
+
+    def trials(self) -> list[Trial]:
+        """Every trial, configuration by configuration (kind, K, n, T), then by index."""
+        top = (max(self.Ks), max(self.ns), max(self.Ts))
+        out = []
+        for kind, K, n, T in product(self.kinds, self.Ks, self.ns, self.Ts):
+            for i in range(self.trials_per_config):
+                seed = (self.seed, KINDS.index(kind), K, n, T, i)
+                path = tuple(s for s in self.path_steps if s <= self.steps)
+                out.append(Trial(
+                    kind, K, self.d, n, T, i, seed, self.steps, self.lr, self.record_every,
+                    attention_every=self.attention_every,
+                    path_steps=path if i < self.path_trials else (),
+                    ladder=self.ladder if (K, n, T) == top and i < self.ladder_trials else (),
+                    device=self.device,
+                ))
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- datasets -----------------------------------------------------------------------------
+def acyclic_draw(rng: np.random.Generator, K: int, d: int, n: int, T: int) -> Dataset:
+    """Uniform tokens; the label is the highest-priority token of its sequence under a
+    random total order of ``[K]`` (so every graph is a DAG)."""
+    E = unit_embeddings(rng, K, d)
+    priority = rng.permutation(K)  # priority[v]: rank of token v, larger wins
+    samples = []
+    for _ in range(n):
+        tokens = [int(t) for t in rng.integers(0, K, T)]
+        samples.append((tokens, max(tokens, key=lambda v: priority[v])))
+    return Dataset.from_arrays(E, samples, name=f"acyclic-K{K}-d{d}-n{n}-T{T}")
+
+
+def draw_dataset(trial: Trial) -> tuple[Dataset, Predictions, int]:
+    """The trial's dataset, its certified predictions and the number of redraws it took
+    (deterministic in the seed)."""
+    from solvers.errors import InconclusiveError, InfeasibleError
+    from solvers.predictions import predict
+    from solvers.tpg import TokenPriorityGraphs
+
+    rng = np.random.default_rng(np.random.SeedSequence(list(trial.seed)))
+    for redraws in range(MAX_REDRAWS):
+        if trial.kind == "acyclic":
+            ds = acyclic_draw(rng, trial.K, trial.d, trial.n, trial.T)
+        else:
+            ds = paper_dataset(rng, trial.K, trial.d, trial.n, trial.T)
+        tpg = TokenPriorityGraphs.from_dataset(ds)
+        if not tpg.has_acyclic_edge or (trial.kind == "cyclic" and not tpg.has_cyclic_edge):
+            continue
+        ds = Dataset(ds.embeddings, ds.samples, name=trial.name)
+        try:
+            return ds, predict(ds), redraws
+        except (InconclusiveError, InfeasibleError):
+            continue
+    raise RuntimeError(f"no {trial.kind} dataset in {MAX_REDRAWS} draws for {trial.config}")
+
+
+# -- one trial ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrialResult:
+    """Curves of one trial (lists of floats; NaN where a path point is not certified)."""
+
+    trial: Trial
+    redraws: int
+    svm_norm: float  # ||W_svm||
+    fin_norm: float  # ||W_fin||
+    fin_dim: int  # dim S_fin
+    n_cyclic_edges: int
+    n_acyclic_edges: int
+    steps: list[int]
+    norms: list[float]
+    corr_svm: list[float]
+    fin_err: list[float]
+    attention_steps: list[int]
+    on_scc: list[float]
+    path_steps: list[int] = field(default_factory=list)
+    corr_path: list[float] = field(default_factory=list)
+    ladder_radii: list[float] = field(default_factory=list)
+    ladder_dir_err: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["trial"]["seed"] = list(self.trial.seed)
+        return _jsonable(d)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    return x
+
+
+def run_trial(trial: Trial) -> TrialResult:
+    """Draw, predict, train (normalised GD) and measure one trial."""
+    import time
+
+    from ntp_mechanics.evidence import attention_errors, cosine, training_inputs
+    from solvers.training import TrainConfig, train
+
+    t0 = time.perf_counter()
+    ds, pred, redraws = draw_dataset(trial)
+    every = math.gcd(trial.record_every, trial.attention_every)
+    cfg = TrainConfig(optimizer="ngd", lr=trial.lr, steps=trial.steps, init="zero",
+                      device=trial.device, record_every=every,
+                      record_at=trial.path_steps, progress=False)
+    its = train(ds, cfg).iterates
+    steps = _grid(trial.steps, trial.record_every)
+    att_steps = _grid(trial.steps, trial.attention_every)
+    inputs = training_inputs(pred)
+    S = pred.fin.subspace
+    on_scc = [1.0 - attention_errors(ds.E, its[s], pred.W_fin, inputs).mean_off
+              for s in att_steps]
+    res = TrialResult(
+        trial, redraws, float(np.linalg.norm(pred.W_svm)), float(np.linalg.norm(pred.W_fin)),
+        S.dim, len(pred.tpg.cyclic_edges()), len(pred.tpg.acyclic_edges()), steps,
+        [float(np.linalg.norm(its[s])) for s in steps],
+        [cosine(its[s], pred.W_svm) for s in steps],
+        [float(np.linalg.norm(S.project(its[s]) - pred.W_fin)) for s in steps],
+        att_steps, on_scc)
+    if trial.path_steps:
+        res = replace(res, path_steps=list(trial.path_steps),
+                      corr_path=_matched_path(pred, [its[s] for s in trial.path_steps]))
+    if trial.ladder:
+        radii = [m * res.svm_norm for m in trial.ladder]
+        res = replace(res, ladder_radii=radii, ladder_dir_err=_path_errors(pred, radii))
+    return replace(res, seconds=time.perf_counter() - t0)
+
+
+def _grid(steps: int, every: int) -> list[int]:
+    """``0, every, 2 every, ...`` and the last step."""
+    return sorted({*range(0, steps + 1, max(every, 1)), steps})
+
+
+def _matched_path(pred: Predictions, Ws: Sequence[np.ndarray]) -> list[float]:
+    """``corr(W, W_R)`` with the certified path point at ``R = ||W||`` (NaN if none)."""
+    from ntp_mechanics.evidence import cosine, sound_path
+    from solvers.errors import InconclusiveError
+
+    radii = [float(np.linalg.norm(W)) for W in Ws]
+    try:
+        pts = {p.R: p for p in sound_path(pred, radii)}
+    except InconclusiveError:
+        return [math.nan] * len(Ws)
+    out = []
+    for W, R in zip(Ws, radii, strict=True):
+        p = pts.get(R)
+        out.append(cosine(W, p.W) if p is not None and p.W is not None else math.nan)
+    return out
+
+
+def _path_errors(pred: Predictions, radii: Sequence[float]) -> list[float]:
+    """``||W_R/R - W_svm/||W_svm|| ||`` on certified points (NaN elsewhere)."""
+    from ntp_mechanics.evidence import sound_path
+    from solvers.errors import InconclusiveError
+
+    try:
+        pts = sound_path(pred, radii)
+    except InconclusiveError:
+        return [math.nan] * len(radii)
+    return [float(np.linalg.norm(p.W / p.R - pred.direction)) if p.W is not None else math.nan
+            for p in pts]
+
+
+def _worker_init() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # 8 x 8 tensors: intra-op threads only add overhead
+
+
+def run_paper(plan: PaperPlan, progress: bool | None = None,
+              on_done: Callable[[TrialResult], None] | None = None) -> list[TrialResult]:
+    """Run every trial of ``plan`` (``plan.workers`` spawned processes when > 1), with a
+    tqdm bar (``progress=None``: shown when stderr is a terminal)."""
+    from tqdm import tqdm
+
+    trials = plan.trials()
+    bar = tqdm(total=len(trials), desc="paper experiment", unit="trial",
+               disable=None if progress is None else not progress)
+    results: list[TrialResult] = []
+
+    def done(r: TrialResult) -> None:
+        results.append(r)
+        bar.update(1)
+        if on_done is not None:
+            on_done(r)
+
+    with bar:
+        if plan.workers <= 1:
+            _worker_init()
+            for t in trials:
+                done(run_trial(t))
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(plan.workers, mp_context=mp.get_context("spawn"),
+                                     initializer=_worker_init) as pool:
+                for fut in as_completed([pool.submit(run_trial, t) for t in trials]):
+                    done(fut.result())
+    order = {t.seed: i for i, t in enumerate(trials)}
+    return sorted(results, key=lambda r: order[r.trial.seed])
+
+
+# -- summary and conclusions --------------------------------------------------------------
+def _stack(rows: Iterable[Sequence[float]]) -> np.ndarray:
+    return np.array([list(r) for r in rows], dtype=np.float64)
+
+
+def band(rows: Iterable[Sequence[float]], lo: float = 0.1, hi: float = 0.9
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and the ``lo``-``hi`` quantile band across trials, per step (NaNs ignored)."""
+    import warnings
+
+    A = _stack(rows)
+    with warnings.catch_warnings():  # an all-NaN column (no certified path point) stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(A, 0), np.nanquantile(A, lo, 0), np.nanquantile(A, hi, 0)
+
+
+def _at(r: TrialResult, values: list[float], step: int) -> float:
+    """The value at the recorded step closest to ``step``."""
+    i = int(np.argmin([abs(s - step) for s in r.steps]))
+    return values[i]
+
+
+def summarise_paper(results: Sequence[TrialResult]) -> dict[str, Any]:
+    """Per kind and per configuration: final values (mean and 10-90% band), the
+    change over the second half of training, and the matched-norm path correlation."""
+    out: dict[str, Any] = {"kinds": {}, "configs": []}
+    for kind in KINDS:
+        rs = [r for r in results if r.trial.kind == kind]
+        if rs:
+            out["kinds"][kind] = _kind_summary(rs)
+    configs = sorted({r.trial.config for r in results}, key=lambda c: (KINDS.index(c[0]), c[1:]))
+    for cfg in configs:
+        rs = [r for r in results if r.trial.config == cfg]
+        corr = [r.corr_svm[-1] for r in rs]
+        fin = [r.fin_err[-1] for r in rs]
+        out["configs"].append({
+            "kind": cfg[0], "K": cfg[1], "d": cfg[2], "n": cfg[3], "T": cfg[4],
+            "trials": len(rs), "corr_svm_final_mean": float(np.mean(corr)),
+            "corr_svm_final_min": float(np.min(corr)),
+            "fin_err_final_mean": float(np.mean(fin)), "fin_err_final_max": float(np.max(fin)),
+            "norm_final_mean": float(np.mean([r.norms[-1] for r in rs])),
+            "norm_W_svm_mean": float(np.mean([r.svm_norm for r in rs])),
+        })
+    return _jsonable(out)
+
+
+def _kind_summary(rs: Sequence[TrialResult]) -> dict[str, Any]:
+    last = rs[0].steps[-1]
+    half = last // 2
+    corr_end = np.array([r.corr_svm[-1] for r in rs])
+    corr_half = np.array([_at(r, r.corr_svm, half) for r in rs])
+    fin = np.array([r.fin_err for r in rs])
+    on_end = np.array([r.on_scc[-1] for r in rs])
+    path_end = [r.corr_path[-1] for r in rs if r.corr_path]
+    path_end = [v for v in path_end if math.isfinite(v)]
+    fin_mean = fin.mean(0)
+    return {
+        "trials": len(rs), "steps": last,
+        "redraws": int(sum(r.redraws for r in rs)),
+        "corr_svm_final_mean": float(corr_end.mean()),
+        "corr_svm_final_q10": float(np.quantile(corr_end, 0.1)),
+        "corr_svm_final_q90": float(np.quantile(corr_end, 0.9)),
+        "corr_svm_half_mean": float(corr_half.mean()),
+        "corr_svm_gain_second_half": float((corr_end - corr_half).mean()),
+        "corr_svm_increasing_fraction": float(np.mean(corr_end > corr_half)),
+        "corr_path_final_mean": float(np.mean(path_end)) if path_end else math.nan,
+        "corr_path_trials": len(path_end),
+        "fin_err_final_mean": float(fin[:, -1].mean()),
+        "fin_err_final_max": float(fin[:, -1].max()),
+        "fin_err_peak_mean": float(fin_mean.max()),
+        "fin_err_half_mean": float(np.mean([_at(r, r.fin_err, half) for r in rs])),
+        "dim_S_fin_mean": float(np.mean([r.fin_dim for r in rs])),
+        "on_scc_final_mean": float(on_end.mean()),
+        "on_scc_final_min": float(on_end.min()),
+        "norm_final_mean": float(np.mean([r.norms[-1] for r in rs])),
+    }
+
+
+def conclusions(summary: dict[str, Any]) -> list[str]:
+    """Sentences comparing the measured curves with what the paper reports, computed
+    from the summary (thresholds :data:`CORR_REACHED`, :data:`FIN_REACHED`)."""
+    lines = []
+    for kind, s in summary["kinds"].items():
+        c, gain, steps = s["corr_svm_final_mean"], s["corr_svm_gain_second_half"], s["steps"]
+        rising = gain > 0 and s["corr_svm_increasing_fraction"] >= 0.5
+        if c >= CORR_REACHED:
+            verdict = f"reaches the paper's corr -> 1 (mean >= {CORR_REACHED})"
+        elif rising:
+            verdict = (f"does not reach {CORR_REACHED} within {steps} steps but is still "
+                       "increasing: consistent with the paper's corr -> 1 at the slow "
+                       "(log R)/R rate of the theory, not yet there")
+        else:
+            verdict = (f"does not reach {CORR_REACHED} and is not increasing: it does not "
+                       "reproduce the paper's corr -> 1")
+        text = (f"**{kind}** ({s['trials']} trials): mean corr(W(tau), W_svm) at tau = "
+                f"{steps} is {c:.4f} (10-90%: {s['corr_svm_final_q10']:.4f}-"
+                f"{s['corr_svm_final_q90']:.4f}), {gain:+.4f} over the second half "
+                f"(higher at the end in {100 * s['corr_svm_increasing_fraction']:.0f}% of "
+                f"trials); it {verdict}.")
+        if math.isfinite(s["corr_path_final_mean"]):
+            text += (f" Against the regularization path at matched norm the mean correlation "
+                     f"is {s['corr_path_final_mean']:.4f} ({s['corr_path_trials']} trial(s)).")
+        lines.append(text)
+        lines.append(_fin_sentence(kind, s))
+        lines.append(f"**{kind}**: mean attention mass on the label's SCC at the end "
+                     f"{s['on_scc_final_mean']:.4f} (lowest trial {s['on_scc_final_min']:.4f}): "
+                     + ("hard retrieval has happened (claim C)." if s["on_scc_final_mean"] >= 0.99
+                        else "hard retrieval is not complete within the run."))
+    return lines
+
+
+def _fin_sentence(kind: str, s: dict[str, Any]) -> str:
+    if s["dim_S_fin_mean"] == 0:
+        return (f"**{kind}**: S_fin = {{0}} in every trial, so P_fin W(tau) = W_fin = 0 "
+                "exactly (claim E); the S_fin error is identically 0.")
+    f, peak = s["fin_err_final_mean"], s["fin_err_peak_mean"]
+    falling = f <= 0.1 * peak and f <= s["fin_err_half_mean"]
+    if f <= FIN_REACHED and falling:
+        verdict = f"reaches the paper's error -> 0 (mean <= {FIN_REACHED})"
+    elif falling:
+        verdict = f"is decreasing towards 0 but is still above {FIN_REACHED}"
+    else:
+        verdict = "does not decrease towards 0: it does not reproduce the paper"
+    return (f"**{kind}**: mean ||P_fin W(tau) - W_fin|| falls from a peak of {peak:.3g} to "
+            f"{s['fin_err_half_mean']:.3g} at mid-training and {f:.3g} at the end (worst trial "
+            f"{s['fin_err_final_max']:.3g}); it {verdict}.")

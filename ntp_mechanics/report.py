@@ -1,0 +1,589 @@
+"""``ntp-mechanics report --out DIR``: every claim, the paper's experiment, figures.
+
+Runs the claim modules of ``theorems/`` (THEORY.md: theorems A-E, facts F1-F8,
+conjectures C1-C3) under pytest in a subprocess (:mod:`ntp_mechanics.gate`), then the
+paper's experiment (:mod:`ntp_mechanics.paper`), and writes
+
+* ``DIR/report.md`` and ``DIR/report.json`` - one row per claim: id, statement, kind,
+  verdict, cases tried, worst metric, tests; the paper-reproduction section with its
+  conclusions computed from the numbers; the plan and seeds;
+* PNG figures (:mod:`ntp_mechanics.figures`), ``DIR/paper_trials.json`` (every curve),
+  ``DIR/pytest.log`` (pytest's output) and ``DIR/conjectures/`` (the conjecture
+  plugin's records and any counterexample datasets).
+
+Profiles: ``quick`` runs the claims with the Hypothesis profile ``ci`` (10
+derandomised examples per property, ``-m "not slow"``) and the paper's full grid (10
+trials per configuration) with the matched-norm regularization path on 3 trials each;
+``full`` uses ``thorough`` (100 examples per property, slow tests included; about
+8 min for the claim modules on 2 cores) and the path on every trial.
+
+How a row is filled (the verdict rules):
+
+* **Theorems A-E** record one verdict per judged case in the verdict log.  The
+  verdict is :meth:`~ntp_mechanics.verdict.Verdict.combine` of them (any
+  contradicts wins, then any inconclusive).  A failed test adds *inconclusive*
+  (its contradicting verdict, if any, is already in the log); cases tried = the
+  number of verdicts.
+* **Facts F1-F8** assert directly and record no verdict: each non-control test
+  contributes consistent (passed), contradicts (failed on an assertion) or
+  inconclusive (any other failure, e.g. Hypothesis ``Unsatisfiable``); cases tried =
+  decided Hypothesis examples (one per plain test).
+* A failed **negative control** (a test named ``*control*``) adds inconclusive: the
+  check lost its power to reject a wrong prediction.
+* **Conjectures C1-C3**: "counterexample found" if any record says so, else "held on
+  N cases" (N decided cases), else "inconclusive"; cases tried = every case drawn.
+* **Worst metric**: theorems - the largest value over cases of a designated error at
+  the last scale measured and of its extrapolated limit (:data:`WORST`); facts - none
+  (exact checks); conjectures - the largest of the plugin's observed worst values.
+
+Exit status: 0 when the report was written and no theorem or fact claim failed; 1 when
+one did (verdict contradicts, a failed or erroring test, or - on a full selection - no
+test run); 2 for bad input (an unusable ``--out``, ``--device cuda`` without CUDA).
+Inconclusive verdicts are recorded, not errors.
+
+Example (shell)::
+
+    ntp-mechanics report --out report --profile quick      # about 3-5 min on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ntp_mechanics.paper import PaperPlan, Trial, TrialResult
+
+HELP = "run every claim and the paper's experiment; write DIR/report.md, report.json, figures"
+
+__all__ = ["WORST", "ClaimRow", "ReportPlan", "build_report", "claim_rows", "render_markdown"]
+
+PROFILES = ("quick", "full")
+CONSISTENT, CONTRADICTS, INCONCLUSIVE = "consistent", "contradicts", "inconclusive"
+
+WORST: dict[str, tuple[str, str | None, str]] = {
+    "A": ("direction_errs", "direction_limit",
+          "||W_R/R - W_svm/||W_svm|| || at the largest certified R"),
+    "B": ("direction_errs", "direction_limit", "||W/||W|| - W_svm/||W_svm|| || at the last step"),
+    "C": ("off_scc_errs", "off_scc_limit", "attention off the target SCC at the largest scale"),
+    "D": ("perp_errs", "perp_limit", "direction error of W - P_fin W at the last step"),
+    "E": ("relative_gap_to_attention_svm", None, "relative gap W_svm vs attention SVM"),
+}
+"""Theorem id -> (metric key, extrapolated-limit key or None, what it measures)."""
+
+
+# -- the plan -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReportPlan:
+    """What a report runs.  ``claim_ids`` None means every claim module."""
+
+    profile: str
+    hypothesis_profile: str
+    paper: PaperPlan
+    claim_ids: tuple[str, ...] | None = None
+    jobs: int = 2
+    include_slow: bool = False
+
+    @classmethod
+    def quick(cls) -> ReportPlan:
+        return cls("quick", "ci", PaperPlan.quick())
+
+    @classmethod
+    def full(cls) -> ReportPlan:
+        return cls("full", "thorough", PaperPlan.full(), include_slow=True)
+
+    @classmethod
+    def tiny(cls, claim_ids: tuple[str, ...] = ("F2",)) -> ReportPlan:
+        """For tests: a few claim modules, a seconds-long paper grid, one process."""
+        return cls("tiny", "ci", PaperPlan.tiny(), claim_ids=claim_ids, jobs=1)
+
+    def with_options(self, seed: int, device: str, jobs: int) -> ReportPlan:
+        paper = replace(self.paper, seed=seed, device=device, workers=jobs)
+        return replace(self, paper=paper, jobs=jobs)
+
+
+# -- running the claim modules -------------------------------------------------------------
+@dataclass(frozen=True)
+class ClaimsRun:
+    """Raw evidence of one pytest run over the claim modules."""
+
+    outcomes: dict[str, dict[str, Any]]
+    verdicts: list[dict[str, Any]]
+    conjectures: list[dict[str, Any]]
+    exit_code: int
+    seconds: float
+    command: list[str]
+
+
+def _root() -> Path:
+    from ntp_mechanics.claims import theorems_dir
+
+    return theorems_dir().parent
+
+
+def _has_xdist() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("xdist") is not None
+
+
+def pytest_command(plan: ReportPlan, outcomes: Path, conj_dir: Path) -> list[str]:
+    """``python -m ntp_mechanics.gate OUTCOMES pytest-args...`` for the selected claims."""
+    from ntp_mechanics.claims import all_claims
+
+    root = _root()
+    modules = [c.module for c in all_claims()
+               if c.module and (plan.claim_ids is None or c.id in plan.claim_ids)]
+    cmd = [sys.executable, "-m", "ntp_mechanics.gate", str(outcomes), "-q",
+           "-p", "no:cacheprovider", "--rootdir", str(root), "-c", str(root / "pyproject.toml"),
+           f"--hypothesis-profile={plan.hypothesis_profile}", "--conjecture-dir", str(conj_dir)]
+    if plan.jobs > 1 and _has_xdist() and len(modules) > 1:
+        cmd += ["-n", str(plan.jobs)]
+    if not plan.include_slow:
+        cmd += ["-m", "not slow"]
+    return cmd + [str(root / m) for m in modules]
+
+
+def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> ClaimsRun:
+    """Run the claim modules in a subprocess, with a progress bar over tests; pytest's
+    output goes to ``out/pytest.log``, conjecture records to ``out/conjectures/``."""
+    from tqdm import tqdm
+
+    from ntp_mechanics.gate import PROGRESS_PREFIX, read_verdicts
+    from ntp_mechanics.verdict import VERDICT_LOG_ENV
+
+    conj_dir = out / "conjectures"
+    (conj_dir / "conjectures.json").unlink(missing_ok=True)  # never merge stale records
+    with tempfile.TemporaryDirectory(prefix="ntp-report-") as tmp:
+        outcomes_path, log = Path(tmp) / "outcomes.json", Path(tmp) / "verdicts.jsonl"
+        cmd = pytest_command(plan, outcomes_path, conj_dir)
+        env = dict(os.environ, **{VERDICT_LOG_ENV: str(log),
+                                  "NTP_HYPOTHESIS_PROFILE": plan.hypothesis_profile})
+        env.pop("NTP_GATE_CONJECTURES", None)  # the report records conjectures, never gates
+        # tiny tensors: intra-op threads only oversubscribe the cores (torch's OpenMP
+        # workers spin; under load a claim module ran 100x slower with 2 threads each)
+        env.setdefault("OMP_NUM_THREADS", "1")
+        t0 = time.perf_counter()
+        with open(out / "pytest.log", "w", encoding="utf-8") as sink, \
+                tqdm(desc="claims (pytest)", unit="test", disable=_disable(progress)) as bar:
+            proc = subprocess.Popen(cmd, cwd=_root(), env=env, stdout=sink,
+                                    stderr=subprocess.PIPE, text=True)
+            assert proc.stderr is not None
+            for line in proc.stderr:
+                if line.startswith(PROGRESS_PREFIX):
+                    done, total = (int(x) for x in line.split()[1:3])
+                    bar.total = max(total, done)
+                    bar.update(done - bar.n)
+                else:
+                    sink.write(line)
+            rc = proc.wait()
+        seconds = time.perf_counter() - t0
+        raw = json.loads(outcomes_path.read_text()) if outcomes_path.exists() else {}
+        verdicts = read_verdicts(log)
+    conj_file = conj_dir / "conjectures.json"
+    conj = list(json.loads(conj_file.read_text()).get("conjectures", {}).values()) \
+        if conj_file.exists() else []
+    return ClaimsRun(raw.get("outcomes", {}), verdicts, conj, rc, seconds, cmd)
+
+
+def _disable(progress: bool | None) -> bool | None:
+    """tqdm's ``disable``: None (the default) hides the bar when stderr is not a terminal."""
+    return None if progress is None else not progress
+
+
+# -- one row per claim ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClaimRow:
+    """The report's line for one claim (see the module docstring for the rules)."""
+
+    id: str
+    kind: str
+    statement: str
+    verdict: str  # consistent / contradicts / inconclusive / "held on N cases" / ...
+    status: str  # consistent / contradicts / inconclusive / held / counterexample
+    cases: int
+    cases_detail: str
+    worst: str
+    tests: str
+    notes: tuple[str, ...] = ()
+    failed: bool = False  # counts for the exit code (theorems and facts only)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"notes": list(self.notes)}
+
+
+def _test_name(nodeid: str) -> str:
+    return nodeid.split("::")[-1]
+
+
+def _is_control(nodeid: str) -> bool:
+    return "control" in _test_name(nodeid)
+
+
+def _is_assertion(message: str) -> bool:
+    m = message.strip()
+    return (m.startswith(("AssertionError", "assert ", "Counterexample"))
+            or "AssertionError" in m.split(":")[0] or "distinct failures" in m)
+
+
+def claim_rows(run: ClaimsRun, claim_ids: Sequence[str] | None = None) -> list[ClaimRow]:
+    """One :class:`ClaimRow` per claim of the registry, in registry order; claims outside
+    ``claim_ids`` (when given) are listed as not run (inconclusive, not failed)."""
+    from ntp_mechanics.claims import all_claims
+    from ntp_mechanics.gate import claim_of
+
+    tests: dict[str, dict[str, dict[str, Any]]] = {c.id: {} for c in all_claims()}
+    for nodeid, entry in run.outcomes.items():
+        owner = claim_of(nodeid)
+        if owner is not None and owner[0] in tests:
+            tests[owner[0]][nodeid] = entry
+    rows = []
+    for c in all_claims():
+        selected = claim_ids is None or c.id in claim_ids
+        if c.kind == "conjecture":
+            row = _conjecture_row(c, tests[c.id], run.conjectures)
+        else:
+            lines = [v for v in run.verdicts if v.get("claim") == c.id]
+            row = _claim_row(c, tests[c.id], lines, required=selected)
+        if not selected:
+            row = replace(row, notes=("not selected in this run",), failed=False)
+        rows.append(row)
+    return rows
+
+
+def _tests_text(entries: Mapping[str, dict[str, Any]]) -> str:
+    if not entries:
+        return "none run"
+    counts = Counter(e["outcome"] for e in entries.values())
+    controls = sum(1 for n in entries if _is_control(n))
+    text = f"{counts['passed']}/{len(entries)} passed"
+    bad = [f"{counts[k]} {k}" for k in ("failed", "error", "skipped") if counts[k]]
+    if bad:
+        text += f" ({', '.join(bad)})"
+    return text + (f"; {controls} negative control(s)" if controls else "")
+
+
+def _claim_row(c: Any, entries: Mapping[str, dict[str, Any]], lines: list[dict[str, Any]],
+               required: bool) -> ClaimRow:
+    """A theorem or fact: verdicts from the log, else from the tests' outcomes."""
+    from ntp_mechanics.verdict import Verdict
+
+    parts: list[Verdict] = [Verdict(v["verdict"]) for v in lines if v.get("verdict") in
+                            {x.value for x in Verdict}]
+    notes: list[str] = []
+    for nodeid, e in sorted(entries.items()):
+        outcome, msg = e["outcome"], e.get("message", "")
+        if outcome == "passed" and not lines and not _is_control(nodeid):
+            parts.append(Verdict.CONSISTENT)
+        if outcome not in ("failed", "error"):
+            continue
+        what = "negative control" if _is_control(nodeid) else "test"
+        notes.append(f"{what} {_test_name(nodeid)} {outcome}: {msg}")
+        contradicts = (outcome == "failed" and not lines and not _is_control(nodeid)
+                       and _is_assertion(msg))
+        parts.append(Verdict.CONTRADICTS if contradicts else Verdict.INCONCLUSIVE)
+    if not entries:
+        notes.append("no test ran")
+    verdict = Verdict.combine(parts).value
+    if lines:
+        counts = Counter(v["verdict"] for v in lines)
+        cases = len(lines)
+        detail = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    else:
+        ran = [e for n, e in entries.items() if not _is_control(n)
+               and e["outcome"] in ("passed", "failed")]
+        cases = sum(1 if e.get("examples") is None else int(e["examples"]) for e in ran)
+        detail = f"Hypothesis examples and hand cases of {len(ran)} test(s)"
+    bad = any(e["outcome"] in ("failed", "error") for e in entries.values())
+    failed = verdict == CONTRADICTS or bad or (required and not entries)
+    return ClaimRow(c.id, c.kind, c.statement, verdict, verdict, cases, detail,
+                    _worst_theorem(c.id, lines), _tests_text(entries), tuple(notes), failed)
+
+
+def _last(value: Any) -> float | None:
+    if isinstance(value, list | tuple):
+        vals = [v for v in value if isinstance(v, int | float) and math.isfinite(v)]
+        return float(vals[-1]) if vals else None
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _worst_theorem(cid: str, lines: list[dict[str, Any]]) -> str:
+    if cid not in WORST:
+        return "- (exact checks; no metric recorded)"
+    key, limit_key, label = WORST[cid]
+    vals = [v for v in (_last(x.get("metrics", {}).get(key)) for x in lines) if v is not None]
+    if not vals:
+        return "-"
+    text = f"{label}: max {max(vals):.3g} over {len(vals)} case(s)"
+    if limit_key:
+        lims = [v for v in (_last(x.get("metrics", {}).get(limit_key)) for x in lines)
+                if v is not None]
+        if lims:
+            text += f"; extrapolated limit max {max(lims):.3g}"
+    return text
+
+
+def _conjecture_row(c: Any, entries: Mapping[str, dict[str, Any]],
+                    records: list[dict[str, Any]]) -> ClaimRow:
+    recs = [r for r in records if r.get("id") == c.id]
+    held = sum(int(r.get("cases", 0)) for r in recs)
+    incon = sum(int(r.get("inconclusive", 0)) for r in recs)
+    vac = sum(int(r.get("vacuous", 0)) for r in recs)
+    fails = sum(int(r.get("failed_cases", 0)) for r in recs)
+    statuses = {r.get("status") for r in recs}
+    notes = [f"{r['test']}: {r.get('error', '')}" for r in recs if r.get("status") == "error"]
+    notes += [f"counterexample saved to {', '.join(r['counterexample']['files']) or '-'}"
+              for r in recs if r.get("status") == "counterexample"]
+    if "counterexample" in statuses:
+        verdict, status = "counterexample found", "counterexample"
+    elif held and "error" not in statuses:
+        verdict, status = f"held on {held} cases", "held"
+    else:
+        verdict, status = INCONCLUSIVE, INCONCLUSIVE
+    if not recs:
+        notes.append("no conjecture record (not run)")
+    worst = _worst_conjecture(recs)
+    detail = f"{held} held, {incon} inconclusive, {vac} out of scope, {fails} failing"
+    return ClaimRow(c.id, c.kind, c.statement, verdict, status, held + incon + vac + fails,
+                    detail, worst, _tests_text(entries), tuple(notes), False)
+
+
+def _worst_conjecture(recs: list[dict[str, Any]]) -> str:
+    best: tuple[float, str] | None = None
+    for r in recs:
+        for label, v in (r.get("worst") or {}).items():
+            if isinstance(v, int | float) and math.isfinite(v) and (best is None or v > best[0]):
+                best = (float(v), label)
+    return "-" if best is None else f"{best[1]}: {best[0]:.3g}"
+
+
+# -- the report -----------------------------------------------------------------------------
+@dataclass
+class Report:
+    """Everything written to ``report.md`` / ``report.json``."""
+
+    plan: ReportPlan
+    device: str
+    rows: list[ClaimRow]
+    claims_run: ClaimsRun
+    paper_summary: dict[str, Any]
+    conclusions: list[str]
+    figures: dict[str, str]
+    tpg_dataset: str
+    tpg_name: str = ""
+    seconds: float = 0.0
+    started: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(r.failed for r in self.rows if r.kind in ("theorem", "fact")) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        plan = asdict(self.plan)
+        return {
+            "started": self.started, "seconds": round(self.seconds, 1),
+            "profile": self.plan.profile, "hypothesis_profile": self.plan.hypothesis_profile,
+            "device": self.device, "seed": self.plan.paper.seed, "plan": plan,
+            "exit_code": self.exit_code,
+            "claims": [r.to_dict() for r in self.rows],
+            "pytest": {"exit_code": self.claims_run.exit_code,
+                       "seconds": round(self.claims_run.seconds, 1),
+                       "command": self.claims_run.command, "log": "pytest.log"},
+            "paper": {"summary": self.paper_summary, "conclusions": self.conclusions,
+                      "trials_file": "paper_trials.json", "tpg_dataset": self.tpg_dataset},
+            "figures": self.figures,
+        }
+
+
+def _tpg_trial(results: Sequence[TrialResult]) -> Trial:
+    """The trial drawn for the priority-graph figure: in the configuration with the
+    smallest vocabulary, middle n and shortest T (readable), the cyclic trial with the
+    most cyclic edges (first by index on ties)."""
+    rs = [r for r in results if r.trial.kind == "cyclic"] or list(results)
+    ns = sorted({r.trial.n for r in rs})
+    key = (min(r.trial.K for r in rs), ns[len(ns) // 2], min(r.trial.T for r in rs))
+    pool = [r for r in rs if (r.trial.K, r.trial.n, r.trial.T) == key] or rs
+    return max(pool, key=lambda r: (r.n_cyclic_edges, -r.trial.index)).trial
+
+
+def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> Report:
+    """Run the claims and the paper experiment, draw the figures, write the files."""
+    from ntp_mechanics import figures as fig
+    from ntp_mechanics.paper import conclusions, draw_dataset, run_paper, summarise_paper
+
+    t0 = time.perf_counter()
+    started = time.strftime("%Y-%m-%d %H:%M:%S %z")
+    out.mkdir(parents=True, exist_ok=True)
+    run = run_claims(plan, out, progress)
+    rows = claim_rows(run, plan.claim_ids)
+    results = run_paper(plan.paper, progress)
+    (out / "paper_trials.json").write_text(
+        json.dumps([r.to_dict() for r in results], indent=None) + "\n", encoding="utf-8")
+    summary = summarise_paper(results)
+    ds, pred, _ = draw_dataset(_tpg_trial(results))
+    paths = {
+        "correlation": fig.correlation_figure(results, out / fig.FIGURES["correlation"]),
+        "fin_error": fig.fin_error_figure(results, out / fig.FIGURES["fin_error"]),
+        "attention": fig.attention_figure(results, out / fig.FIGURES["attention"]),
+        "priority_graph": fig.priority_graph_figure(pred, out / fig.FIGURES["priority_graph"]),
+        "regpath": fig.regpath_error_figure([r for r in results if r.ladder_radii],
+                                            out / fig.FIGURES["regpath"]),
+    }
+    report = Report(plan, _device_name(plan.paper.device), rows, run, summary,
+                    conclusions(summary), {k: p.name for k, p in paths.items()},
+                    ds.to_json(), ds.name, started=started)
+    report.seconds = time.perf_counter() - t0
+    (out / "report.json").write_text(json.dumps(report.to_dict(), indent=1, default=str) + "\n",
+                                     encoding="utf-8")
+    (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
+    return report
+
+
+def _device_name(device: str) -> str:
+    from solvers.training import resolve_device
+
+    return str(resolve_device(device))
+
+
+# -- Markdown -------------------------------------------------------------------------------
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(rep: Report) -> str:
+    """The Markdown report: claims table, figures, paper reproduction, plan."""
+    p = rep.plan
+    lines = [
+        "# ntp-mechanics report", "",
+        f"Generated {rep.started} in {rep.seconds:.0f} s; profile `{p.profile}` (Hypothesis "
+        f"profile `{p.hypothesis_profile}`), paper seed {p.paper.seed}, training device "
+        f"`{rep.device}`.  Claims: THEORY.md (Li, Huang, Ildiz, Rawat, Oymak, *Mechanics of "
+        "Next Token Prediction with Self-Attention*, AISTATS 2024).", "",
+        "## Claims", "",
+        "| claim | statement | kind | verdict | cases tried | worst metric | tests |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rep.rows:
+        lines.append("| " + " | ".join(_cell(x) for x in (
+            r.id, r.statement, r.kind, f"**{r.verdict}**", f"{r.cases} ({r.cases_detail})",
+            r.worst, r.tests)) + " |")
+    notes = [f"- {r.id}: {n}" for r in rep.rows for n in r.notes]
+    if rep.claims_run.exit_code not in (0, 1):
+        notes.insert(0, f"- pytest could not run normally (exit code {rep.claims_run.exit_code}"
+                        "): see `pytest.log`")
+    if notes:
+        lines += ["", "Notes:", *notes]
+    lines += ["", _RULES, "",
+              f"pytest exit code {rep.claims_run.exit_code} after "
+              f"{rep.claims_run.seconds:.0f} s (output: `pytest.log`; conjecture records and "
+              "counterexamples: `conjectures/`).", "",
+              f"**Exit status {rep.exit_code}**: "
+              + ("no theorem or fact claim failed." if rep.exit_code == 0 else
+                 "some theorem or fact claim failed (see the rows marked contradicts and the "
+                 "notes)."), ""]
+    lines += _paper_section(rep)
+    return "\n".join(lines) + "\n"
+
+
+_RULES = (
+    "How to read the table: theorems (A-E) combine the verdicts their property tests "
+    "recorded (any contradicts wins, then any inconclusive); *cases tried* counts those "
+    "verdicts and *worst metric* is the largest error over cases at the last measured scale "
+    "and the largest extrapolated limit (the verdicts judge the extrapolation, since every "
+    "claim is a limit).  Facts (F1-F8) assert exact properties: passed tests are consistent, "
+    "a failed assertion contradicts; cases tried counts decided Hypothesis examples.  "
+    "Conjectures (C1-C3) are reported, not asserted.  A failed negative control (a check "
+    "that no longer rejects a wrong prediction) makes the claim inconclusive.")
+
+
+def _paper_section(rep: Report) -> list[str]:
+    pp = rep.plan.paper
+    s = rep.paper_summary
+    n_trials = sum(c["trials"] for c in s["configs"])
+    lines = [
+        "## Paper reproduction", "",
+        f"Protocol of the paper's section 6: K in {list(pp.Ks)}, d = {pp.d}, n in "
+        f"{list(pp.ns)}, T in {list(pp.Ts)}, {pp.trials_per_config} trials per configuration "
+        f"and kind ({n_trials} datasets), random unit-norm embeddings, normalised GD with lr "
+        f"{pp.lr} for {pp.steps} iterations from W = 0 (fp64), recorded every "
+        f"{pp.record_every} steps.  Trial seeds: `SeedSequence([{pp.seed}, kind, K, n, T, "
+        "trial])` with kind 0 = cyclic, 1 = acyclic.", "",
+        "- *cyclic* datasets: the paper's draw (tokens uniform on [K], the label uniform "
+        "among the sequence's positions), redrawn until the graphs have a cyclic edge "
+        "(S_fin != {0}) and an acyclic edge (W_svm != 0, so the correlation is defined);",
+        "- *acyclic* datasets: the same tokens, labelled by the sequence's highest-priority "
+        "token under a random total order of [K] drawn per dataset, so every edge points down "
+        "that order (no cycles: S_fin = {0}, W_fin = 0).",
+        "- redraws: " + ", ".join(f"{k} {v['redraws']}" for k, v in s["kinds"].items())
+        + "; a draw whose predictions cannot be certified is redrawn too.",
+        f"- the regularization path at matched norm R = ||W(tau)|| was solved on the first "
+        f"{pp.path_trials} trial(s) of every configuration at iterations {list(pp.path_steps)};"
+        " uncertified points (fp64 limits) are left out.", "",
+        "Curves: mean across trials with a 10-90% quantile band.", "",
+        "### What the curves show", "",
+        *[f"- {c}" for c in rep.conclusions], "",
+        f"![correlation]({rep.figures['correlation']})", "",
+        f"![S_fin error]({rep.figures['fin_error']})", "",
+        f"![attention]({rep.figures['attention']})", "",
+        f"![regularization path]({rep.figures['regpath']})", "",
+        f"![token-priority graph]({rep.figures['priority_graph']})", "",
+        "Figures: `" + "`, `".join(rep.figures.values()) + "`.  The token-priority graph is "
+        f"that of the dataset '{rep.tpg_name}' of the grid (JSON in `report.json`, "
+        "`paper.tpg_dataset`).", "",
+        "### Per configuration (final iteration)", "",
+        "| kind | K | n | T | trials | mean corr(W, W_svm) | min corr | mean "
+        "‖P_fin W - W_fin‖ | max | mean ‖W‖ | mean ‖W_svm‖ |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in s["configs"]:
+        lines.append(
+            f"| {c['kind']} | {c['K']} | {c['n']} | {c['T']} | {c['trials']} | "
+            f"{c['corr_svm_final_mean']:.4f} | {c['corr_svm_final_min']:.4f} | "
+            f"{c['fin_err_final_mean']:.3g} | {c['fin_err_final_max']:.3g} | "
+            f"{c['norm_final_mean']:.1f} | {c['norm_W_svm_mean']:.2f} |")
+    return lines
+
+
+# -- the command ----------------------------------------------------------------------------
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="directory for report.md, report.json and the figures")
+    p.add_argument("--profile", choices=PROFILES, default="quick",
+                   help="quick: Hypothesis profile ci, the path on 3 trials per configuration "
+                        "(3-6 min on 2 cores); full: Hypothesis profile thorough and the path "
+                        "on every trial (15 min or more)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="where the paper experiment trains (claim modules train on the CPU)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the paper experiment (0)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="pytest-xdist workers and paper processes (default 2)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from solvers.training import ConfigError, resolve_device
+
+    out: Path = args.out
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} exists and is not a directory")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    resolve_device(args.device)  # DeviceError (exit 2) before minutes of work
+    plan = ReportPlan.quick() if args.profile == "quick" else ReportPlan.full()
+    plan = plan.with_options(args.seed, args.device, args.jobs)
+    rep = build_report(plan, out)
+    print(f"ntp-mechanics report: wrote {out / 'report.md'} and {out / 'report.json'} "
+          f"({rep.seconds:.0f} s); exit {rep.exit_code}", file=sys.stderr)
+    return rep.exit_code
