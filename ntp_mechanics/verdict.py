@@ -342,7 +342,8 @@ def judge_decay(
       ``>= plateau`` (little decrease over the last doubling: an error tending to the
       theory's 0 at its ``log(m)/m`` rate halves roughly every doubling, ratio about
       0.6-0.7, while one tending to a wrong limit g slows to 1; at g = 0.3 from 0.86
-      the ratio over m = 8 -> 16 is already about 0.89), the last error
+      the ratio over m = 8 -> 16 is already about 0.89; for an ``exp`` fit the last
+      consecutive ratio counts too), the last error
       ``>= large`` and the lower extrapolated limit ``>= large``.
     * INCONCLUSIVE otherwise (too few points, noisy fit, slow but ongoing decay).
     """
@@ -364,6 +365,10 @@ def judge_decay(
             f"(consecutive {_fmt(fit.ratios)})",
         )
     low = fit.limit_low if math.isfinite(fit.limit_low) else fit.limit
+    # an exponential decay that has stopped at its last step has reached its fitted
+    # asymptote: the whole-doubling ratio would still show the earlier fast decay
+    if fit.model == "exp" and fit.ratios and math.isfinite(fit.ratios[-1]):
+        r = max(r, fit.ratios[-1]) if math.isfinite(r) else fit.ratios[-1]
     if good and math.isfinite(r) and r >= plateau and fit.last >= large and low >= large:
         return Judgement(
             Verdict.CONTRADICTS,

@@ -117,6 +117,7 @@ def test_paper_cases_are_consistent(ds: Dataset) -> None:
 # -- negative controls ---------------------------------------------------------------------
 @given(ds=claim_datasets(min_acyclic_edges=1, min_cyclic_edges=1))
 @example(ds=PAPER_RANDOM)
+@example(ds=Dataset.from_json('{"embeddings": [[0.27298068055600483, -0.7548144548445556, -0.5964366578278846], [-0.7531367549566194, 0.5551684973273434, 0.35294895935349124], [-0.36758481347296884, 0.8740614290753409, 0.31764449169915626]], "samples": [{"tokens": [1, 2, 0], "label": 1}, {"tokens": [2, 1, 0], "label": 2}, {"tokens": [2, 1, 0], "label": 2}, {"tokens": [0], "label": 0}, {"tokens": [1, 0], "label": 1}]}'))  # noqa: E501 - S_fin error flat at 1.3 over its last step (thorough seed 3)
 def test_control_unreduced_W_fin_is_rejected(ds: Dataset) -> None:
     pred = separable(ds)
     if pred is None:
