@@ -19,7 +19,7 @@ import numpy as np
 
 from generators.dataset import Dataset
 
-__all__ = ["paper_dataset", "unit_embeddings"]
+__all__ = ["paper_dataset", "shuffle_positions", "unit_embeddings"]
 
 
 def unit_embeddings(
@@ -61,3 +61,17 @@ def paper_dataset(
         samples.append((tokens, int(rng.choice(tokens))))
     name = f"paper-K{K}-d{d}-n{n}-seed{seed}" if isinstance(seed, int) else ""
     return Dataset.from_arrays(E, samples, name=name)
+
+
+def shuffle_positions(ds: Dataset, rng: np.random.Generator) -> Dataset:
+    """Permute the non-query positions of every sample (the query stays last).
+
+    Neither the token-priority graphs nor the loss depend on positions, so every
+    prediction is invariant (fact F8).
+    """
+    out = []
+    for s in ds.samples:
+        body = list(s.tokens[:-1])
+        rng.shuffle(body)
+        out.append(([*body, s.query], s.label))
+    return Dataset.from_arrays(ds.E, out)

@@ -19,11 +19,32 @@ array([[ 0. ,  0.5],
 from __future__ import annotations
 
 import cvxpy as cp
+import networkx as nx
 import numpy as np
 
 from generators.dataset import Dataset
 
-__all__ = ["gd_finite_component", "naive_edges", "naive_graph_svm", "naive_sccs"]
+__all__ = [
+    "gd_finite_component",
+    "longest_path_length",
+    "naive_edges",
+    "naive_graph_svm",
+    "naive_sccs",
+]
+
+
+def longest_path_length(C: nx.DiGraph, a: int, b: int) -> int:
+    """Edges on the longest path from ``a`` to ``b`` in the DAG ``C`` (-1: unreachable).
+
+    The transitive margin of fact F3: ``i =>_k j`` forces a score gap of at least this
+    many unit margins between the SCCs of i and j.
+    """
+    best = {a: 0}
+    for c in nx.topological_sort(C):
+        if c in best:
+            for s in C.successors(c):
+                best[s] = max(best.get(s, -1), best[c] + 1)
+    return best.get(b, -1)
 
 
 def naive_edges(ds: Dataset) -> list[tuple[int, int, int]]:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from generators.dataset import Dataset
+from generators.seeded import shuffle_positions
 from solvers.finite import finite_component
 from solvers.reference import gd_finite_component, naive_sccs
 from solvers.subspaces import Subspace
@@ -102,22 +103,12 @@ def test_strongly_connected_minimiser(strongly_connected_ds: Dataset) -> None:
     assert np.linalg.norm(loss.grad(fin.W)) <= 1e-8
 
 
-def _shuffle_positions(ds: Dataset, rng: np.random.Generator) -> Dataset:
-    """Permute the non-query positions of every sample (the query stays last)."""
-    out = []
-    for s in ds.samples:
-        body = list(s.tokens[:-1])
-        rng.shuffle(body)
-        out.append(([*body, s.query], s.label))
-    return Dataset.from_arrays(ds.E, out)
-
-
 @pytest.mark.parametrize("seed", (0, 2, 4))
 def test_F8_invariances(seed: int, make_dataset: Callable[..., Dataset]) -> None:
     ds = make_dataset(seed, **GD_KW)
     W = finite_component(ds).W
     rng = np.random.default_rng(seed)
-    np.testing.assert_allclose(finite_component(_shuffle_positions(ds, rng)).W, W, atol=1e-7)
+    np.testing.assert_allclose(finite_component(shuffle_positions(ds, rng)).W, W, atol=1e-7)
     np.testing.assert_allclose(finite_component(ds.with_samples(ds.samples * 2)).W, W, atol=1e-7)
     Q, _ = np.linalg.qr(rng.standard_normal((ds.d, ds.d)))
     W_rot = finite_component(ds.with_embeddings(ds.E @ Q.T)).W

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import cvxpy as cp
-import networkx as nx
 import numpy as np
 import pytest
 
@@ -18,7 +17,7 @@ from generators.dataset import Dataset
 from solvers.errors import InfeasibleError
 from solvers.graph_svm import FEAS_TOL, GraphSVM, graph_svm
 from solvers.predictions import predict
-from solvers.reference import naive_graph_svm
+from solvers.reference import longest_path_length, naive_graph_svm
 from solvers.subspaces import Subspace
 from solvers.tpg import TokenPriorityGraphs
 
@@ -135,16 +134,6 @@ def test_F2_zero_iff_no_acyclic_edge(seed: int, make_dataset: Callable[..., Data
         assert not W.any()
 
 
-def _longest(C: nx.DiGraph, a: int, b: int) -> int:
-    """Length of the longest path from a to b in the DAG C (-1 if unreachable)."""
-    best = {a: 0}
-    for c in nx.topological_sort(C):
-        if c in best:
-            for s in C.successors(c):
-                best[s] = max(best.get(s, -1), best[c] + 1)
-    return best.get(b, -1)
-
-
 @pytest.mark.parametrize("seed", SEEDS)
 def test_F3_transitive_margins(seed: int, make_dataset: Callable[..., Dataset]) -> None:
     ds = make_dataset(seed, K=6, n=5, lengths=(2, 5))
@@ -159,7 +148,7 @@ def test_F3_transitive_margins(seed: int, make_dataset: Callable[..., Dataset]) 
                     assert abs(m) <= 1e-6
                 elif g.higher(i, j):
                     # Summing edge margins along the longest SCC path: >= its length >= 1.
-                    L = _longest(g.condensation, g.scc_of[i], g.scc_of[j])
+                    L = longest_path_length(g.condensation, g.scc_of[i], g.scc_of[j])
                     assert m >= L - 1e-6 * L
                     decided += 1
     assert decided or not tpg.has_acyclic_edge

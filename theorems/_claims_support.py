@@ -33,13 +33,11 @@ from hypothesis.strategies import SearchStrategy
 
 from generators.dataset import Dataset
 from generators.datasets import describe, paper_datasets
-from generators.embeddings import embeddings
-from generators.graphs import token_graphs
-from generators.realise import realisations
 from ntp_mechanics.evidence import MARGIN_LADDER, PathPoint, sound_path
 from ntp_mechanics.verdict import ClaimResult, Verdict, record
 from solvers.errors import InconclusiveError, InfeasibleError
 from solvers.predictions import Predictions, predict
+from theorems.conftest import MAX_K, full_rank, graph_datasets
 
 __all__ = [
     "CHAIN",
@@ -65,25 +63,11 @@ __all__ = [
     "solvable",
 ]
 
-MAX_K = 6
-MAX_D = 6
 NGD_LR = 0.01  # the paper's protocol: normalised GD, lr 0.01, from zero
 MAX_STEPS = 20_000  # about 1.5 s of fp64 training on one core for these sizes
 
 
-# -- strategies -----------------------------------------------------------------------
-def full_rank(K: int) -> SearchStrategy[np.ndarray]:
-    """Embeddings with independent rows, ``K <= d <= 6`` (every full-rank family)."""
-    return st.integers(K, max(K, MAX_D)).flatmap(lambda d: embeddings(K, d))
-
-
-def graph_first(**graph_kw: object) -> SearchStrategy[Dataset]:
-    graph_kw.setdefault("K", st.integers(2, MAX_K))
-    return token_graphs(**graph_kw).flatmap(
-        lambda spec: realisations(spec, full_rank, max_len=6, max_samples=10)
-    )
-
-
+# -- strategies (the facts' full-rank ones, theorems/conftest.py) ---------------------
 def paper_first() -> SearchStrategy[Dataset]:
     return paper_datasets(
         K=st.integers(2, MAX_K), n=st.integers(1, 8), T=st.integers(2, 6),
@@ -93,7 +77,7 @@ def paper_first() -> SearchStrategy[Dataset]:
 
 def claim_datasets(**graph_kw: object) -> SearchStrategy[Dataset]:
     """Either generator route (graph-first takes ``graph_kw``); full-rank embeddings."""
-    return st.one_of(graph_first(**graph_kw), paper_first())
+    return st.one_of(graph_datasets(**graph_kw), paper_first())
 
 
 # -- the paper's small cases -----------------------------------------------------------

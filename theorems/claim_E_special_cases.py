@@ -55,12 +55,12 @@ from theorems._claims_support import (
     assert_contradicts,
     assert_not_contradicts,
     gd_iterates,
-    graph_first,
     judged,
     label_events,
     predictions,
     solvable,
 )
+from theorems.conftest import graph_datasets
 
 pytestmark = pytest.mark.theorem
 
@@ -93,8 +93,8 @@ def replicated(ds: Dataset) -> Dataset:
     return ds.with_samples((*ds.samples, ds.samples[i]))
 
 
-acyclic = graph_first(acyclic_only=True, min_acyclic_edges=1)
-strongly_connected = graph_first(strongly_connected=True)
+acyclic = graph_datasets(acyclic_only=True, min_acyclic_edges=1)
+strongly_connected = graph_datasets(strongly_connected=True)
 
 
 @given(ds=acyclic)

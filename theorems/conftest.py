@@ -55,9 +55,9 @@ T = TypeVar("T")
 
 
 # -- strategies ---------------------------------------------------------------------------
-def full_rank(K: int) -> SearchStrategy[np.ndarray]:
-    """Full-rank embeddings (orthonormal, unit-norm or equicorrelated), ``K <= d <= 6``."""
-    return st.integers(K, max(K, MAX_D)).flatmap(lambda d: embeddings(K, d))
+def full_rank(K: int, max_d: int = MAX_D) -> SearchStrategy[np.ndarray]:
+    """Full-rank embeddings (orthonormal, unit-norm or equicorrelated), ``K <= d <= max_d``."""
+    return st.integers(K, max(K, max_d)).flatmap(lambda d: embeddings(K, d))
 
 
 def graph_datasets(

@@ -38,13 +38,12 @@ from hypothesis.strategies import SearchStrategy
 
 from generators.dataset import Dataset
 from generators.datasets import paper_datasets
-from generators.embeddings import embeddings
 from ntp_mechanics.conjectures import conjecture, inconclusive, observe, settle, vacuous
 from ntp_mechanics.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
 from solvers.graph_svm import graph_svm
 from solvers.subspaces import Subspace
 from solvers.tpg import TokenPriorityGraphs
-from theorems.conftest import graph_datasets
+from theorems.conftest import full_rank, graph_datasets
 
 STEPS = 4000
 LR = 0.003
@@ -55,7 +54,7 @@ TOL, LARGE = 0.05, 0.15  # extrapolated deficit: consistent within TOL, plateau 
 
 
 def small_full_rank(K: int) -> SearchStrategy[np.ndarray]:
-    return st.integers(K, 5).flatmap(lambda d: embeddings(K, d))
+    return full_rank(K, max_d=5)
 
 
 def c1_datasets() -> SearchStrategy[Dataset]:

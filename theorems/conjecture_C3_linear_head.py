@@ -49,14 +49,13 @@ from hypothesis.strategies import SearchStrategy
 
 from generators.dataset import Dataset
 from generators.datasets import paper_datasets
-from generators.embeddings import embeddings
 from ntp_mechanics.conjectures import conjecture, inconclusive, observe, settle, vacuous
 from ntp_mechanics.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
 from solvers.graph_svm import graph_svm
 from solvers.loss import LogLoss
 from solvers.subspaces import Subspace
 from solvers.tpg import TokenPriorityGraphs
-from theorems.conftest import graph_datasets
+from theorems.conftest import full_rank, graph_datasets
 
 STEPS = 6000
 LR = 0.01
@@ -71,7 +70,7 @@ Selection = tuple[tuple[int, ...], ...]
 
 
 def small_full_rank(K: int) -> SearchStrategy[np.ndarray]:
-    return st.integers(K, 5).flatmap(lambda d: embeddings(K, d))
+    return full_rank(K, max_d=5)
 
 
 def c3_datasets() -> SearchStrategy[Dataset]:

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from generators.dataset import Dataset
 from generators.graphs import GraphSpec, token_graphs
 from generators.realise import realisations
+from generators.seeded import shuffle_positions
 from solvers.finite import finite_component
 from solvers.graph_svm import graph_svm
 from solvers.loss import LogLoss
@@ -69,16 +70,6 @@ def gd_iterates(ds: Dataset) -> list[np.ndarray]:
         W = W - GD_LR * loss.grad(W)
         out.append(W)
     return out
-
-
-def shuffle_positions(ds: Dataset, rng: np.random.Generator) -> Dataset:
-    """Permute the non-query positions of every sample (the query stays last)."""
-    out = []
-    for s in ds.samples:
-        body = list(s.tokens[:-1])
-        rng.shuffle(body)
-        out.append(([*body, s.query], s.label))
-    return Dataset.from_arrays(ds.E, out)
 
 
 @st.composite
