@@ -170,8 +170,9 @@ def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> Cla
         env = dict(os.environ, **{VERDICT_LOG_ENV: str(log),
                                   "NTP_HYPOTHESIS_PROFILE": plan.hypothesis_profile})
         env.pop("NTP_GATE_CONJECTURES", None)  # the report records conjectures, never gates
-        # tiny tensors: intra-op threads only oversubscribe the cores (torch's OpenMP
-        # workers spin; under load a claim module ran 100x slower with 2 threads each)
+        # tiny tensors: with one xdist worker per core, torch's intra-op threads only
+        # oversubscribe the cores (the 100x slowdown once seen here was subnormal
+        # arithmetic, fixed in solvers.training)
         env.setdefault("OMP_NUM_THREADS", "1")
         t0 = time.perf_counter()
         with open(out / "pytest.log", "w", encoding="utf-8") as sink, \
