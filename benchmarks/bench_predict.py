@@ -2,8 +2,9 @@
 
 The instance of issue 2 / THEORY.md section 7: K = d = 32, n = 300, T = 12, random
 unit-norm embeddings, labels drawn from their own sequence.  The naive baseline is
-:func:`solvers.reference.naive_graph_svm`: one W-space constraint per (duplicate) edge,
-OSQP.  ``predict`` is timed both in-process (W_svm + W_fin + graphs, certified) and as
+:func:`ntp_mechanics.solvers.reference.naive_graph_svm`: one W-space constraint per
+(duplicate) edge, OSQP.  ``predict`` is timed both in-process (W_svm + W_fin + graphs,
+certified) and as
 the whole ``ntp-mechanics predict`` command (interpreter start, imports, JSON).
 
 Run: ``python benchmarks/bench_predict.py [--seed 0] [--repeats 3]``.
@@ -19,10 +20,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from generators.seeded import paper_dataset
-from solvers.predictions import predict
-from solvers.reference import naive_graph_svm
+from ntp_mechanics.generators.seeded import paper_dataset
+from ntp_mechanics.solvers.predictions import predict
+from ntp_mechanics.solvers.reference import naive_graph_svm
 
 
 def best_of(fn, repeats: int) -> tuple[float, object]:

@@ -5,14 +5,14 @@ lie in ``G^(k)``.  If the tokens present contain a *dominating* token - one that
 reaches every other token present in ``G^(k)`` - the trained attention concentrates
 on the dominating token's SCC; if the highest tokens present are incomparable no
 such prediction is made.  :func:`automaton_inputs` draws both kinds from a
-:class:`~generators.graphs.GraphSpec`.
+:class:`~ntp_mechanics.generators.graphs.GraphSpec`.
 
 Source: Li et al., *Mechanics of Next Token Prediction with Self-Attention*,
 AISTATS 2024, section 4 (the automaton view of the trained layer).
 
 Example
 -------
->>> from generators.graphs import GraphSpec
+>>> from ntp_mechanics.generators.graphs import GraphSpec
 >>> spec = GraphSpec.from_edges(3, {2: [(0, 2), (1, 2)]})   # 0 and 1 incomparable
 >>> no_dominating_pairs(spec, 2)
 ((0, 1),)
@@ -31,8 +31,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
-
-from generators.graphs import GraphSpec
+from ntp_mechanics.generators.graphs import GraphSpec
 
 __all__ = ["AutomatonInput", "automaton_inputs", "no_dominating_pairs"]
 

@@ -4,7 +4,7 @@ A *paper-style dataset* (Li et al., AISTATS 2024, section 6) has ``n`` sequences
 ``T`` tokens drawn uniformly from ``[K]`` and, for each, a label drawn from the
 tokens of its own sequence (realizable labels, THEORY.md section 1); embeddings are
 random (unit-norm in the paper).  Its token-priority graphs are whatever the draw
-gives - the complement of :mod:`generators.graphs`, which fixes the graphs first.
+gives - the complement of :mod:`ntp_mechanics.generators.graphs`, which fixes the graphs first.
 
 :func:`datasets` picks either route; :func:`to_example` prints any dataset as a
 snippet for ``@example(...)``; :func:`describe` names the categories a dataset
@@ -27,11 +27,15 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
+from ntp_mechanics.generators.embeddings import (
+    EmbeddingsArg,
+    as_embedding_strategy,
+    embedding_family,
+)
+from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
+from ntp_mechanics.generators.realise import realisations
 
-from generators.dataset import Dataset
-from generators.embeddings import EmbeddingsArg, as_embedding_strategy, embedding_family
-from generators.graphs import GraphSpec, token_graphs
-from generators.realise import realisations
+from ntp_mechanics.model.dataset import Dataset
 
 __all__ = ["datasets", "describe", "paper_datasets", "to_example"]
 
@@ -60,7 +64,7 @@ def paper_datasets(
 
     ``K`` (default ``2..8``), ``n`` (``1..12``), ``T`` (``1..8``; at most ``K`` with
     ``distinct_tokens``) are ints, strategies or None (drawn).  ``d`` feeds the
-    default embeddings (``d >= K``, see :func:`generators.embeddings.embeddings`);
+    default embeddings (``d >= K``, see :func:`ntp_mechanics.generators.embeddings.embeddings`);
     ``embeddings`` overrides them.  ``same_last_token``: every sample has the same
     query.  ``distinct_tokens``: no token repeats within a sequence.
     ``variable_lengths``: each ``T_i`` is drawn from ``[1, T]``.

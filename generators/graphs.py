@@ -11,7 +11,7 @@ label reaches ``k`` and each ``G^(k)`` has the shape
 
 Strategies here draw that structure directly (number and sizes of SCCs, a DAG of
 levels among them, the forced edges), so the drawn spec *is* the final edge set and
-its SCCs and depth are exactly what was asked for.  :mod:`generators.realise` turns a
+its SCCs and depth are exactly what was asked for.  :mod:`ntp_mechanics.generators.realise` turns a
 spec into a dataset whose graphs are exactly the spec.
 
 Source: Li, Huang, Ildiz, Rawat, Oymak, *Mechanics of Next Token Prediction with
@@ -38,8 +38,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
-from generators.dataset import Dataset
-from solvers.tpg import PriorityGraph, TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import PriorityGraph, TokenPriorityGraphs
 
 __all__ = ["GraphSpec", "GraphSpecError", "token_graphs"]
 
@@ -114,7 +114,8 @@ class GraphSpec:
 
     @cached_property
     def tpg(self) -> TokenPriorityGraphs:
-        """The spec as :class:`solvers.tpg.TokenPriorityGraphs` (built with networkx)."""
+        """The spec as :class:`ntp_mechanics.model.tpg.TokenPriorityGraphs` (built with
+        networkx)."""
         return TokenPriorityGraphs({k: PriorityGraph(k, self.graph(k)) for k in self.edges})
 
     def sccs(self, k: int) -> tuple[tuple[int, ...], ...]:

@@ -1,6 +1,6 @@
 """Realisations: datasets whose token-priority graphs are exactly a given spec.
 
-A *realisation* of a :class:`~generators.graphs.GraphSpec` is a dataset ``D`` with
+A *realisation* of a :class:`~ntp_mechanics.generators.graphs.GraphSpec` is a dataset ``D`` with
 ``TokenPriorityGraphs.from_dataset(D).edge_sets() == spec.edges``.  Every edge
 ``y -> x`` of ``G^(k)`` is realised by a sample with query ``k`` (last), label ``y``
 and tokens drawn from ``{y} ∪ out(y) ∪ {k}``; such a sample adds only edges of
@@ -15,7 +15,7 @@ AISTATS 2024, Definition 1.
 
 Example
 -------
->>> from generators.graphs import GraphSpec
+>>> from ntp_mechanics.generators.graphs import GraphSpec
 >>> spec = GraphSpec.from_edges(3, {2: [(0, 2), (0, 1)]})
 >>> [(s.tokens, s.label) for s in realise(spec).samples]
 [((0, 1, 2), 0)]
@@ -30,10 +30,10 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
+from ntp_mechanics.generators.embeddings import EmbeddingsArg, as_embedding_strategy
+from ntp_mechanics.generators.graphs import GraphSpec
 
-from generators.dataset import Dataset
-from generators.embeddings import EmbeddingsArg, as_embedding_strategy
-from generators.graphs import GraphSpec
+from ntp_mechanics.model.dataset import Dataset
 
 __all__ = ["realisations", "realise"]
 
@@ -96,7 +96,7 @@ def realisations(
 ) -> SearchStrategy[Dataset]:
     """Datasets whose token-priority graphs are exactly ``spec``.
 
-    * ``embeddings`` - see :func:`generators.embeddings.as_embedding_strategy`
+    * ``embeddings`` - see :func:`ntp_mechanics.generators.embeddings.as_embedding_strategy`
       (default: a full-rank family with ``d >= K``).
     * ``copies`` - every sample's number of copies (fixed), else drawn in
       ``[1, max_copies]`` per sample: copies are what move ``W_fin``.

@@ -4,7 +4,7 @@ The paper's experiments (Li et al., AISTATS 2024, section 6) use random unit-nor
 embeddings and n sequences of T tokens drawn uniformly from ``[K]``, each labelled by a
 token drawn from its own sequence.  Benchmarks, the paper reproduction and unit-test
 fixtures need exactly these draws from an explicit seed, without Hypothesis; property
-tests use :func:`generators.datasets.paper_datasets` instead, which shrinks.
+tests use :func:`ntp_mechanics.generators.datasets.paper_datasets` instead, which shrinks.
 
 Example
 -------
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from generators.dataset import Dataset
+from ntp_mechanics.model.dataset import Dataset
 
 __all__ = ["paper_dataset", "shuffle_positions", "unit_embeddings"]
 

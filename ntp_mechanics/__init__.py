@@ -1,7 +1,7 @@
 """ntp-mechanics: property-based verification of *Mechanics of Next Token Prediction
 with Self-Attention* (Li, Huang, Ildiz, Rawat, Oymak, AISTATS 2024).
 
-The command line lives in :mod:`ntp_mechanics.cli`; each subcommand is a module of
+The command line lives in :mod:`ntp_mechanics.app.cli`; each subcommand is a module of
 this package (``predict``, ``train``, ``check``, ``claims``, ``report``).
 """
 

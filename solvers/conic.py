@@ -15,8 +15,8 @@ caller certifies whatever it returns from the fp64 gradient, never the solver's 
 Example
 -------
 >>> import numpy as np, cvxpy as cp
->>> from generators.dataset import Dataset
->>> from solvers.loss import LogLoss
+>>> from ntp_mechanics.model.dataset import Dataset
+>>> from ntp_mechanics.solvers.loss import LogLoss
 >>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0)])
 >>> cl = LogLoss(ds).in_basis(np.eye(4).reshape(4, 2, 2))
 >>> c = cp.Variable(4)
@@ -34,8 +34,7 @@ from collections import Counter
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
-
-from solvers.loss import CoordinateLoss
+from ntp_mechanics.solvers.loss import CoordinateLoss
 
 __all__ = ["loss_expression", "newton_polish"]
 

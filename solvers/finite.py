@@ -17,7 +17,7 @@ Source: Li et al., AISTATS 2024, Section 3 (soft composition) and Theorem 2.
 Example
 -------
 >>> import numpy as np
->>> from generators.dataset import Dataset
+>>> from ntp_mechanics.model.dataset import Dataset
 >>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0), ((0, 1, 1), 1)])  # 0 <-> 1 cyclic
 >>> fin = finite_component(ds)
 >>> fin.subspace.dim, round(fin.L_star, 4)  # L* = log(1 + 1/sqrt(2))
@@ -31,14 +31,14 @@ from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
+from ntp_mechanics.solvers.backend import solve
+from ntp_mechanics.solvers.conic import loss_expression, newton_polish
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from solvers.backend import solve
-from solvers.conic import loss_expression, newton_polish
-from solvers.errors import InconclusiveError
-from solvers.loss import LogLoss
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.errors import InconclusiveError
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 __all__ = ["FiniteComponent", "finite_component", "reduced_keep_mask"]
 

@@ -26,7 +26,7 @@ Source: Li et al., AISTATS 2024, eq. (Graph-SVM); Tarzanagh et al., 2023.
 Example
 -------
 >>> import numpy as np
->>> from generators.dataset import Dataset
+>>> from ntp_mechanics.model.dataset import Dataset
 >>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0)])  # one acyclic edge 0 -> 1 of G^(1)
 >>> np.round(graph_svm(ds).W, 6)
 array([[ 0. ,  0.5],
@@ -41,13 +41,13 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import networkx as nx
 import numpy as np
+from ntp_mechanics.solvers.backend import solve
+from ntp_mechanics.solvers.subspaces import Subspace
 from scipy.linalg import cho_factor, cho_solve
 
-from generators.dataset import Dataset
-from solvers.backend import solve
-from solvers.errors import InconclusiveError, InfeasibleError
-from solvers.subspaces import Subspace
-from solvers.tpg import Edge, TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
+from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
 
 __all__ = ["Certificate", "GraphSVM", "graph_svm", "reduced_constraints"]
 

@@ -10,7 +10,7 @@ summed from the small terms, so it keeps full relative precision even when the l
 Example
 -------
 >>> import numpy as np
->>> from generators.dataset import Dataset
+>>> from ntp_mechanics.model.dataset import Dataset
 >>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0)])
 >>> round(LogLoss(ds).value(np.zeros((2, 2))), 6)  # -log(1/2)
 0.693147
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
-from generators.dataset import Dataset
+from ntp_mechanics.model.dataset import Dataset
 
 __all__ = ["CoordinateLoss", "LogLoss"]
 

@@ -7,7 +7,7 @@ them in the ``predict`` command's JSON format.
 Example
 -------
 >>> import numpy as np
->>> from generators.dataset import Dataset
+>>> from ntp_mechanics.model.dataset import Dataset
 >>> p = predict(Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 0, 2), 1)]))
 >>> p.to_dict()["sccs"]
 {'2': [[0, 1], [2]]}
@@ -19,12 +19,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from ntp_mechanics.solvers.finite import FiniteComponent, finite_component
+from ntp_mechanics.solvers.graph_svm import GraphSVM, graph_svm
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from solvers.finite import FiniteComponent, finite_component
-from solvers.graph_svm import GraphSVM, graph_svm
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 __all__ = ["Predictions", "predict"]
 

@@ -9,7 +9,7 @@ written out with explicit loops.  Tests compare the fast solvers against these, 
 Example
 -------
 >>> import numpy as np
->>> from generators.dataset import Dataset
+>>> from ntp_mechanics.model.dataset import Dataset
 >>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0)])
 >>> np.round(naive_graph_svm(ds), 4)
 array([[ 0. ,  0.5],
@@ -22,7 +22,7 @@ import cvxpy as cp
 import networkx as nx
 import numpy as np
 
-from generators.dataset import Dataset
+from ntp_mechanics.model.dataset import Dataset
 
 __all__ = [
     "gd_finite_component",

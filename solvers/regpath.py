@@ -26,7 +26,7 @@ Where the conic solver loses accuracy, the scaled previous certified point seeds
 Example
 -------
 >>> import numpy as np
->>> from generators.dataset import Dataset
+>>> from ntp_mechanics.model.dataset import Dataset
 >>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0)])
 >>> pt = solve_radius(ds, 4.0)
 >>> pt.certified, np.round(pt.W / 4.0, 3)
@@ -41,13 +41,13 @@ from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
+from ntp_mechanics.solvers.backend import solve
+from ntp_mechanics.solvers.conic import loss_expression, newton_polish
+from ntp_mechanics.solvers.loss import CoordinateLoss, LogLoss
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from solvers.backend import solve
-from solvers.conic import loss_expression, newton_polish
-from solvers.loss import CoordinateLoss, LogLoss
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 __all__ = ["RegPathPoint", "regularization_path", "solve_radius"]
 

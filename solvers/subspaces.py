@@ -9,8 +9,8 @@ at most K generators per query instead of one per edge.
 Example
 -------
 >>> import numpy as np
->>> from generators.dataset import Dataset
->>> from solvers.tpg import TokenPriorityGraphs
+>>> from ntp_mechanics.model.dataset import Dataset
+>>> from ntp_mechanics.model.tpg import TokenPriorityGraphs
 >>> ds = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 0, 2), 1)])
 >>> tpg = TokenPriorityGraphs.from_dataset(ds)
 >>> Subspace.cyclic(ds.E, tpg).dim, Subspace.all_edges(ds.E, tpg).dim
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 __all__ = ["Subspace"]
 

@@ -29,7 +29,7 @@ intra-op threads.
 Example
 -------
 >>> import numpy as np
->>> from generators.dataset import Dataset
+>>> from ntp_mechanics.model.dataset import Dataset
 >>> ds = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 2), 1)])
 >>> res = train(ds, TrainConfig(steps=100, device="cpu"))
 >>> [h["step"] for h in res.history], res.W.shape
@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generators.dataset import Dataset, DatasetError
+from ntp_mechanics.model.dataset import Dataset, DatasetError
 
 if TYPE_CHECKING:  # torch is imported lazily: importing this module must stay cheap
     import torch

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ntp_mechanics.generators import seeded
+from ntp_mechanics.solvers.loss import LogLoss
 
-from generators import seeded
-from generators.dataset import Dataset
-from ntp_mechanics.cli import main
-from ntp_mechanics.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
-from solvers.loss import LogLoss
+from ntp_mechanics.app.cli import main
+from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
+from ntp_mechanics.model.dataset import Dataset
 
 SCALES = [1, 2, 4, 8, 16]
 
@@ -30,13 +30,13 @@ def paper_dataset(seed: int, K: int = 6, d: int = 6, n: int = 6, T: int = 4) -> 
 
 
 def ngd_torch(ds: Dataset, steps: int = 4000) -> np.ndarray:
-    from solvers.training import TrainConfig, train
+    from ntp_mechanics.solvers.training import TrainConfig, train
 
     return train(ds, TrainConfig(optimizer="ngd", lr=0.01, steps=steps, device="cpu")).W
 
 
 def ngd_numpy(ds: Dataset, steps: int = 4000, lr: float = 0.01) -> np.ndarray:
-    """An independent implementation: the exact fp64 gradient of solvers.loss."""
+    """An independent implementation: the exact fp64 gradient of ntp_mechanics.solvers.loss."""
     loss, W = LogLoss(ds), np.zeros((ds.d, ds.d))
     for _ in range(steps):
         g = loss.grad(W)
@@ -68,7 +68,7 @@ def test_independent_numpy_implementation_is_consistent(tmp_path: Path) -> None:
 
 
 def test_plain_gd_weights_are_consistent(tmp_path: Path) -> None:
-    from solvers.training import TrainConfig, train
+    from ntp_mechanics.solvers.training import TrainConfig, train
 
     ds = paper_dataset(6)
     W = train(ds, TrainConfig(optimizer="gd", lr=1.0, steps=20_000, device="cpu")).W

@@ -1,6 +1,6 @@
 """The ``predict`` command: output format, exit codes, one-line errors without tracebacks.
 
-In-process runs go through :func:`ntp_mechanics.cli.main`; a few subprocess runs of
+In-process runs go through :func:`ntp_mechanics.app.cli.main`; a few subprocess runs of
 ``python -m ntp_mechanics predict`` check the real entry point (each pays the cvxpy
 import, so only a handful).
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntp_mechanics.cli import main
-from solvers.errors import InconclusiveError
+from ntp_mechanics.app.cli import main
+from ntp_mechanics.model.errors import InconclusiveError
 
 Writer = Callable[..., Path]
 
@@ -163,12 +163,12 @@ def test_infeasible_message_names_the_cause(
 def test_inconclusive_exits_3(
     write_json: Writer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import solvers.predictions
+    import ntp_mechanics.solvers.predictions
 
     def fail(*args: object, **kwargs: object) -> None:
         raise InconclusiveError("certificate failed: gap 1e-2\nsecond line")
 
-    monkeypatch.setattr(solvers.predictions, "graph_svm", fail)
+    monkeypatch.setattr(ntp_mechanics.solvers.predictions, "graph_svm", fail)
     code, _, err = _run(["predict", str(write_json(CHAIN))], capsys)
     assert code == 3 and "Traceback" not in err
     assert err.strip() == "ntp-mechanics: error: inconclusive: certificate failed: gap 1e-2"

@@ -1,5 +1,5 @@
-"""Conjectures are reported, not asserted (:mod:`ntp_mechanics.conjectures`), and new
-ones are discovered without a registry entry (:mod:`ntp_mechanics.claims`).
+"""Conjectures are reported, not asserted (:mod:`ntp_mechanics.kernel.conjectures`), and new
+ones are discovered without a registry entry (:mod:`ntp_mechanics.kernel.claims`).
 
 The plugin is exercised end to end on fixtures, each run in a fresh pytest subprocess
 (the plugin keeps per-process state, so it is not nested in this session):
@@ -26,11 +26,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ntp_mechanics.solvers.finite import finite_component
 
-from generators.dataset import Dataset, load_dataset
-from ntp_mechanics import claims
-from ntp_mechanics.conjectures import DIR_ENV, GATE_ENV, SUMMARY_FILE, example_snippet
-from solvers.finite import finite_component
+from ntp_mechanics.app import claims as claims_command
+from ntp_mechanics.kernel import claims
+from ntp_mechanics.kernel.conjectures import DIR_ENV, GATE_ENV, SUMMARY_FILE, example_snippet
+from ntp_mechanics.model.dataset import Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 FALSE_FIXTURE = "tests/fixtures/false_conjecture.py"
@@ -205,7 +206,7 @@ def test_registry_and_cli_list_discovered_conjectures(
     assert list(rows)[: len(claims.CLAIMS)] == [c.id for c in claims.CLAIMS]
     assert claims.claim("C9").statement == "every foo of W_svm is a bar."
     assert [c.id for c in claims.all_claims()][-3:] == ["C9", "C10", "C11"]
-    assert claims.run(argparse.Namespace(json=False)) == 0
+    assert claims_command.run(argparse.Namespace(json=False)) == 0
     out = capsys.readouterr().out
     assert "C9  conjecture theorems/conjecture_C9_new_claim.py\n    every foo of W_svm is a bar." \
         in out
@@ -226,7 +227,7 @@ def test_template_copied_is_discovered_and_holds(tmp_path: Path) -> None:
     shutil.copy(TEMPLATE, module)
     (found,) = claims.discovered(base)
     assert found.id == "C4" and found.statement.startswith("<W_svm, W_fin> = 0")
-    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")  # profiles and the plugin
+    # no conftest: the installed plugin brings the profiles, markers and collection
     run = run_pytest(tmp_path / "out", str(module), "--hypothesis-profile=ci", cwd=tmp_path)
     assert run.rc == 0, run.out
     assert re.search(r"^C4 \[.*\]: held on \d+ cases", run.out, re.MULTILINE), run.out

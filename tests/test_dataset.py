@@ -1,4 +1,5 @@
-"""Unit tests of :mod:`generators.dataset`: construction, views, JSON, and every rejection."""
+"""Unit tests of :mod:`ntp_mechanics.model.dataset`: construction, views, JSON, and every
+rejection."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generators.dataset import Dataset, DatasetError, Sample, load_dataset
+from ntp_mechanics.model.dataset import Dataset, DatasetError, Sample, load_dataset
 
 GOOD = {
     "embeddings": [[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]],

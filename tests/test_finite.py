@@ -1,8 +1,10 @@
-"""Unit tests of :mod:`solvers.finite`: ``W_fin`` and ``L*`` (THEORY.md section 3, F7, F8).
+"""Unit tests of :mod:`ntp_mechanics.solvers.finite`: ``W_fin`` and ``L*`` (THEORY.md
+section 3, F7, F8).
 
-``W_fin`` is compared with :func:`solvers.reference.gd_finite_component` (plain gradient
-descent from zero written with explicit loops), and ``L*`` with a loss written here from
-the definition, on the reduced samples, independently of :class:`solvers.loss.LogLoss`.
+``W_fin`` is compared with :func:`ntp_mechanics.solvers.reference.gd_finite_component`
+(plain gradient descent from zero written with explicit loops), and ``L*`` with a loss
+written here from the definition, on the reduced samples, independently of
+:class:`ntp_mechanics.solvers.loss.LogLoss`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from ntp_mechanics.generators.seeded import shuffle_positions
+from ntp_mechanics.solvers.finite import finite_component
+from ntp_mechanics.solvers.reference import gd_finite_component, naive_sccs
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from generators.seeded import shuffle_positions
-from solvers.finite import finite_component
-from solvers.reference import gd_finite_component, naive_sccs
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 # Random datasets with few queries have cyclic SCCs; these seeds give ||W_fin|| > 0.1.
 GD_SEEDS = (0, 1, 2, 3, 4, 8, 10, 11)
@@ -96,7 +98,7 @@ def test_zero_when_s_fin_trivial(chain_ds: Dataset, make_dataset: Callable[..., 
 def test_strongly_connected_minimiser(strongly_connected_ds: Dataset) -> None:
     fin = finite_component(strongly_connected_ds)
     # No acyclic edge: every position is kept, so L* is the minimum of the full loss.
-    from solvers.loss import LogLoss
+    from ntp_mechanics.solvers.loss import LogLoss
 
     loss = LogLoss(strongly_connected_ds)
     assert fin.L_star == pytest.approx(loss.value(fin.W), abs=1e-12)

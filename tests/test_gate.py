@@ -1,4 +1,4 @@
-"""The CI gate's per-claim summary (``ntp_mechanics.gate.summarise``).
+"""The CI gate's per-claim summary (``ntp_mechanics.app.gate.summarise``).
 
 The gate must fail on any theorem, fact or unit-test failure, on a theorem or fact
 that ran no test, and on a crashed conjecture property or failed conjecture control;
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ntp_mechanics.claims import CLAIMS
-from ntp_mechanics.gate import claim_of, summarise
+from ntp_mechanics.app.gate import claim_of, summarise
+from ntp_mechanics.kernel.claims import CLAIMS
 
 
 def passing_run() -> dict[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Properties of :mod:`generators.datasets` and :mod:`generators.automaton`."""
+"""Properties of :mod:`ntp_mechanics.generators.datasets` and
+:mod:`ntp_mechanics.generators.automaton`."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+from ntp_mechanics.generators.automaton import AutomatonInput, automaton_inputs, no_dominating_pairs
+from ntp_mechanics.generators.datasets import datasets, describe, paper_datasets, to_example
+from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
 
-from generators.automaton import AutomatonInput, automaton_inputs, no_dominating_pairs
-from generators.dataset import Dataset
-from generators.datasets import datasets, describe, paper_datasets, to_example
-from generators.graphs import GraphSpec, token_graphs
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 
 @given(paper_datasets())

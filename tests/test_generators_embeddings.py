@@ -1,4 +1,4 @@
-"""Properties of :mod:`generators.embeddings`: shapes, norms, correlations, bounds."""
+"""Properties of :mod:`ntp_mechanics.generators.embeddings`: shapes, norms, correlations, bounds."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
-
-from generators.embeddings import (
+from ntp_mechanics.generators.embeddings import (
     FAMILIES,
     as_embedding_strategy,
     embedding_family,
@@ -146,6 +145,6 @@ def test_invalid_arguments() -> None:
 
 @given(embeddings(3, family="any"))
 def test_arrays_print_exactly(E: np.ndarray) -> None:
-    from generators.datasets import to_example
+    from ntp_mechanics.generators.datasets import to_example
 
     assert np.array_equal(eval(to_example(E)), E)

@@ -1,4 +1,5 @@
-"""Properties of :mod:`generators.graphs`: specs are realisable and honour every parameter."""
+"""Properties of :mod:`ntp_mechanics.generators.graphs`: specs are realisable and honour every
+parameter."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import pytest
 from hypothesis import event, given, target
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
-
-from generators.datasets import to_example
-from generators.graphs import GraphSpec, GraphSpecError, token_graphs
+from ntp_mechanics.generators.datasets import to_example
+from ntp_mechanics.generators.graphs import GraphSpec, GraphSpecError, token_graphs
 
 
 def _assert_realisable(spec: GraphSpec) -> None:
@@ -127,7 +127,7 @@ def test_contradictory_parameters_are_rejected(kwargs: dict) -> None:
 
 def test_package_import_is_light() -> None:
     code = (
-        "import sys, generators, generators.dataset; "
+        "import sys, generators, ntp_mechanics.model.dataset; "
         "bad = [m for m in ('hypothesis', 'torch') if m in sys.modules]; "
         "assert not bad, bad"
     )

@@ -1,4 +1,5 @@
-"""Round trips of :mod:`generators.realise`: graph -> dataset -> graphs is the identity."""
+"""Round trips of :mod:`ntp_mechanics.generators.realise`: graph -> dataset -> graphs is the
+identity."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+from ntp_mechanics.generators.datasets import to_example
+from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
+from ntp_mechanics.generators.realise import realisations, realise
 
-from generators.dataset import Dataset
-from generators.datasets import to_example
-from generators.graphs import GraphSpec, token_graphs
-from generators.realise import realisations, realise
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 OPTIONS = {
     "split": st.booleans(),

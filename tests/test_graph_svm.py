@@ -1,6 +1,7 @@
-"""Unit tests of :mod:`solvers.graph_svm` against the naive W-space formulation and F1-F4, F8.
+"""Unit tests of :mod:`ntp_mechanics.solvers.graph_svm` against the naive W-space formulation
+and F1-F4, F8.
 
-The reference (:func:`solvers.reference.naive_graph_svm`) keeps one constraint per
+The reference (:func:`ntp_mechanics.solvers.reference.naive_graph_svm`) keeps one constraint per
 duplicate edge in W-space and shares no code with the score-space / row-space solver;
 it is solved with Clarabel (interior point) so that it is accurate to ~1e-8.
 """
@@ -12,14 +13,14 @@ from collections.abc import Callable
 import cvxpy as cp
 import numpy as np
 import pytest
+from ntp_mechanics.solvers.graph_svm import FEAS_TOL, GraphSVM, graph_svm
+from ntp_mechanics.solvers.predictions import predict
+from ntp_mechanics.solvers.reference import longest_path_length, naive_graph_svm
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from solvers.errors import InfeasibleError
-from solvers.graph_svm import FEAS_TOL, GraphSVM, graph_svm
-from solvers.predictions import predict
-from solvers.reference import longest_path_length, naive_graph_svm
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.errors import InfeasibleError
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 REL_TOL = 1e-4
 SEEDS = range(16)

@@ -1,4 +1,5 @@
-"""Unit tests of :mod:`solvers.regpath`: certified points, claim A's trend, honest failure.
+"""Unit tests of :mod:`ntp_mechanics.solvers.regpath`: certified points, claim A's trend,
+honest failure.
 
 THEORY.md section 7: the directional error ``||W_R/R - W_svm/||W_svm|| ||`` decays like
 (log R)/R and the solver silently returns wrong points at R >= 160.  The path must mark
@@ -12,14 +13,14 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from ntp_mechanics.solvers.finite import finite_component
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.regpath import RegPathPoint, _certify, regularization_path, solve_radius
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from solvers.finite import finite_component
-from solvers.graph_svm import graph_svm
-from solvers.loss import LogLoss
-from solvers.regpath import RegPathPoint, _certify, regularization_path, solve_radius
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 # Seeds of make_dataset(seed, K=5, n=8) with a cyclic SCC (dim S_fin >= 1) and W_svm != 0.
 PATH_SEEDS = (0, 1, 2, 9)

@@ -15,16 +15,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ntp_mechanics.claims import CLAIMS
-from ntp_mechanics.cli import main
-from ntp_mechanics.paper import (
+from ntp_mechanics.app.cli import main
+from ntp_mechanics.app.paper import (
     CORR_REACHED,
     FIN_REACHED,
     PaperPlan,
     conclusions,
     draw_dataset,
 )
-from ntp_mechanics.report import ClaimsRun, ReportPlan, build_report, claim_rows
+from ntp_mechanics.app.report import ClaimsRun, ReportPlan, build_report, claim_rows
+from ntp_mechanics.kernel.claims import CLAIMS
 
 PNG = b"\x89PNG\r\n\x1a\n"
 THEOREM_VERDICTS = {"consistent", "contradicts", "inconclusive"}

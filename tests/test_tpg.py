@@ -1,7 +1,7 @@
-"""Unit tests of :mod:`solvers.tpg`: graphs, SCCs and priority relations.
+"""Unit tests of :mod:`ntp_mechanics.model.tpg`: graphs, SCCs and priority relations.
 
-The SCCs are checked against :func:`solvers.reference.naive_sccs` (a Warshall transitive
-closure written without networkx) on many random datasets of variable length.
+The SCCs are checked against :func:`ntp_mechanics.solvers.reference.naive_sccs` (a Warshall
+transitive closure written without networkx) on many random datasets of variable length.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 import pytest
+from ntp_mechanics.solvers.reference import naive_edges, naive_sccs
 
-from generators.dataset import Dataset, Sample
-from solvers.reference import naive_edges, naive_sccs
-from solvers.tpg import TokenPriorityGraphs, graph_edges, reduced_samples
+from ntp_mechanics.model.dataset import Dataset, Sample
+from ntp_mechanics.model.tpg import TokenPriorityGraphs, graph_edges, reduced_samples
 
 SEEDS = range(60)
 

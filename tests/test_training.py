@@ -1,4 +1,5 @@
-"""Tests of :mod:`solvers.training`, :mod:`ntp_mechanics.weights` and ``ntp-mechanics train``.
+"""Tests of :mod:`ntp_mechanics.solvers.training`, :mod:`ntp_mechanics.app.weights` and
+``ntp-mechanics train``.
 
 The torch loss and gradient are checked against the exact numpy :class:`LogLoss`; the
 normalised-GD protocol against an independent per-sample numpy loop; the smoothness
@@ -18,14 +19,9 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from generators.dataset import Dataset, DatasetError
-from ntp_mechanics.cli import main
-from ntp_mechanics.weights import CONVENTION, load_weights, save_weights
-from solvers.loss import LogLoss
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
-from solvers.training import (
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.subspaces import Subspace
+from ntp_mechanics.solvers.training import (
     ConfigError,
     DeviceError,
     TrainConfig,
@@ -35,6 +31,11 @@ from solvers.training import (
     smoothness_bound,
     train,
 )
+
+from ntp_mechanics.app.cli import main
+from ntp_mechanics.app.weights import CONVENTION, load_weights, save_weights
+from ntp_mechanics.model.dataset import Dataset, DatasetError
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 CPU = "cpu"
 
@@ -416,7 +417,8 @@ def test_cli_train_bad_input_exits_2(tmp_path, capsys, no_cuda: None) -> None:
 
 def test_importing_training_modules_does_not_import_torch() -> None:
     code = (
-        "import sys, solvers.training, ntp_mechanics.train, ntp_mechanics.weights; "
+        "import sys, ntp_mechanics.solvers.training, ntp_mechanics.app.train, "
+        "ntp_mechanics.app.weights; "
         "sys.exit('torch' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -11,16 +11,16 @@ Prediction with Self-Attention*, AISTATS 2024, Theorem 2 (regularization path);
 the single-token case is Tarzanagh et al., *Max-Margin Token Selection in Attention
 Mechanism*, NeurIPS 2023.
 
-Assumptions, as strategies: :func:`theorems._claims_support.claim_datasets` - any
+Assumptions, as strategies: :func:`ntp_mechanics.kernel.claim_support.claim_datasets` - any
 realisable token-priority graphs (graph-first) or the paper's random sequences
 (dataset-first), full-rank embeddings ``K <= d <= 6``; examples without an acyclic
 edge make the claim vacuous and are counted as such (``hypothesis.event``).
 
 Protocol.  ``W_R`` at ``R = m ||W_svm||`` for the margin scales ``m = 1, 2, 4, 8, 16``,
 each point certified by the solver and re-checked against reference points of the
-same norm (:func:`ntp_mechanics.evidence.sound_path`; past ``m ~ 16-20`` fp64 cannot
+same norm (:func:`ntp_mechanics.kernel.evidence.sound_path`; past ``m ~ 16-20`` fp64 cannot
 resolve the direction).  The errors decay like ``(alpha + beta log m)/m`` (direction)
-and exponentially (S_fin part); :func:`ntp_mechanics.verdict.judge_decay`
+and exponentially (S_fin part); :func:`ntp_mechanics.kernel.verdict.judge_decay`
 extrapolates them.  A fixed threshold at one finite R is not a sound test.
 
 Conclusion: the verdict is never CONTRADICTS; the paper's cases reach CONSISTENT.
@@ -33,7 +33,7 @@ one).
 
 Example
 -------
->>> from theorems._claims_support import CHAIN
+>>> from ntp_mechanics.kernel.claim_support import CHAIN
 >>> claim_A(CHAIN).verdict.value
 'consistent'
 """
@@ -44,14 +44,7 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 
-from generators.dataset import Dataset
-from ntp_mechanics.evidence import (
-    dropped_constraint_direction,
-    judge_path,
-    unreduced_finite_component,
-)
-from ntp_mechanics.verdict import ClaimResult, Verdict
-from theorems._claims_support import (
+from ntp_mechanics.kernel.claim_support import (
     CHAIN,
     DOC_CYCLE,
     MIXED_TWO_QUERIES,
@@ -68,6 +61,13 @@ from theorems._claims_support import (
     predictions,
     separable,
 )
+from ntp_mechanics.kernel.evidence import (
+    dropped_constraint_direction,
+    judge_path,
+    unreduced_finite_component,
+)
+from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
+from ntp_mechanics.model.dataset import Dataset
 
 pytestmark = pytest.mark.theorem
 

@@ -12,14 +12,14 @@ Source: Li et al., *Mechanics of Next Token Prediction with Self-Attention*,
 AISTATS 2024, Theorem 3 (gradient descent; the experiments use normalised GD, lr 0.01,
 4000 steps from zero).
 
-Assumptions, as strategies: :func:`theorems._claims_support.claim_datasets`
+Assumptions, as strategies: :func:`ntp_mechanics.kernel.claim_support.claim_datasets`
 (full-rank embeddings, both generator routes, ``K <= 6``).
 
 Protocol.  Normalised GD (the paper's protocol: lr 0.01, zero init, fp64) recorded
 when its norm reaches ``m ||W_svm||`` for ``m = 1, 2, 4, 8, 16`` (at most 20,000
 steps); without an acyclic edge at steps 500-4000.  Errors against the theory are
 extrapolated in the margin scale ``||W|| / ||W_svm||``
-(:func:`ntp_mechanics.evidence.judge_iterates`).  Normalised GD moves by lr per step,
+(:func:`ntp_mechanics.kernel.evidence.judge_iterates`).  Normalised GD moves by lr per step,
 so a component that converges (``P_fin W``, or W itself when ``W_svm = 0``) is
 resolved only to about lr: its noise floor is ``2 lr``.
 
@@ -31,7 +31,7 @@ must be CONTRADICTS.
 
 Example
 -------
->>> from theorems._claims_support import CHAIN
+>>> from ntp_mechanics.kernel.claim_support import CHAIN
 >>> claim_B(CHAIN).verdict.value
 'consistent'
 """
@@ -42,10 +42,7 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 
-from generators.dataset import Dataset
-from ntp_mechanics.evidence import dropped_constraint_direction, judge_iterates
-from ntp_mechanics.verdict import ClaimResult
-from theorems._claims_support import (
+from ntp_mechanics.kernel.claim_support import (
     CHAIN,
     DOC_CYCLE,
     MIXED_TWO_QUERIES,
@@ -65,6 +62,9 @@ from theorems._claims_support import (
     separable,
     solvable,
 )
+from ntp_mechanics.kernel.evidence import dropped_constraint_direction, judge_iterates
+from ntp_mechanics.kernel.verdict import ClaimResult
+from ntp_mechanics.model.dataset import Dataset
 
 pytestmark = pytest.mark.theorem
 

@@ -16,8 +16,8 @@ Source: Li et al., *Mechanics of Next Token Prediction with Self-Attention*,
 AISTATS 2024, section 4 (the automaton view: Theorem 2's decomposition read as
 retrieval of the highest-priority SCC followed by a softmax over it).
 
-Assumptions, as strategies: :func:`theorems._claims_support.claim_datasets` with an
-acyclic edge; fresh inputs from :func:`generators.automaton.automaton_inputs` with a
+Assumptions, as strategies: :func:`ntp_mechanics.kernel.claim_support.claim_datasets` with an
+acyclic edge; fresh inputs from :func:`ntp_mechanics.generators.automaton.automaton_inputs` with a
 dominating token (inputs without one get no prediction and are only counted).
 
 Protocol.  Along ``W_fin + m ||W_svm|| W_svm/||W_svm||``, m = 1 ... 16, the largest
@@ -35,7 +35,7 @@ the *uniform* distribution (``W_fin`` replaced by 0) must fail soft composition 
 
 Example
 -------
->>> from theorems._claims_support import DOC_CYCLE
+>>> from ntp_mechanics.kernel.claim_support import DOC_CYCLE
 >>> claim_C(DOC_CYCLE).verdict.value
 'consistent'
 """
@@ -46,18 +46,10 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
+from ntp_mechanics.generators.automaton import automaton_inputs
+from ntp_mechanics.generators.graphs import GraphSpec
 
-from generators.automaton import automaton_inputs
-from generators.dataset import Dataset
-from generators.graphs import GraphSpec
-from ntp_mechanics.evidence import (
-    attention_errors,
-    judge_attention_iterates,
-    judge_automaton,
-    training_inputs,
-)
-from ntp_mechanics.verdict import ClaimResult
-from theorems._claims_support import (
+from ntp_mechanics.kernel.claim_support import (
     CHAIN,
     DOC_CYCLE,
     MIXED_TWO_QUERIES,
@@ -75,6 +67,14 @@ from theorems._claims_support import (
     predictions,
     separable,
 )
+from ntp_mechanics.kernel.evidence import (
+    attention_errors,
+    judge_attention_iterates,
+    judge_automaton,
+    training_inputs,
+)
+from ntp_mechanics.kernel.verdict import ClaimResult
+from ntp_mechanics.model.dataset import Dataset
 
 pytestmark = pytest.mark.theorem
 

@@ -13,13 +13,13 @@ Source: conjectured by Tarzanagh, Li, Thrampoulidis, Oymak, *Transformers as Sup
 Vector Machines* (2023); proven in Li et al., *Mechanics of Next Token Prediction with
 Self-Attention*, AISTATS 2024, Theorem 3.
 
-Assumptions, as strategies: :func:`theorems._claims_support.claim_datasets`.
+Assumptions, as strategies: :func:`ntp_mechanics.kernel.claim_support.claim_datasets`.
 
 Protocol.  The normalised-GD iterates of claim B (cached, so one run serves both
 modules): the S_fin part against ``W_fin`` (noise floor ``2 lr``), the orthogonal
 part's direction against ``W_svm/||W_svm||``, extrapolated in the margin scale.
 A second form judges a *single* trained matrix the way ``ntp-mechanics check``
-does (:func:`ntp_mechanics.evidence.check_weights`): compared at its own norm with
+does (:func:`ntp_mechanics.kernel.evidence.check_weights`): compared at its own norm with
 the certified regularization path and with ``W_fin + sqrt(R^2 - ||W_fin||^2)
 W_svm/||W_svm||``.
 
@@ -31,7 +31,7 @@ on another dataset of the same shape, must be CONTRADICTS.
 
 Example
 -------
->>> from theorems._claims_support import TWO_CYCLE
+>>> from ntp_mechanics.kernel.claim_support import TWO_CYCLE
 >>> claim_D(TWO_CYCLE).verdict.value
 'consistent'
 """
@@ -42,10 +42,7 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 
-from generators.dataset import Dataset
-from ntp_mechanics.evidence import check_weights, judge_iterates, unreduced_finite_component
-from ntp_mechanics.verdict import ClaimResult, Verdict
-from theorems._claims_support import (
+from ntp_mechanics.kernel.claim_support import (
     CHAIN,
     DOC_CYCLE,
     MIXED_TWO_QUERIES,
@@ -64,6 +61,9 @@ from theorems._claims_support import (
     predictions,
     separable,
 )
+from ntp_mechanics.kernel.evidence import check_weights, judge_iterates, unreduced_finite_component
+from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
+from ntp_mechanics.model.dataset import Dataset
 
 pytestmark = pytest.mark.theorem
 

@@ -19,7 +19,7 @@ Assumptions, as strategies: graph-first datasets with ``token_graphs(acyclic_onl
 (E1) and ``token_graphs(strongly_connected=True)`` (E2), full-rank embeddings.
 
 Protocol.  E1: the attention SVM is solved independently, per sample, in W-space
-(:func:`ntp_mechanics.evidence.attention_svm`) and compared with the certified
+(:func:`ntp_mechanics.kernel.evidence.attention_svm`) and compared with the certified
 Graph-SVM (relative gap below 1e-4: consistent; above 1e-2: contradicts).
 E2: normalised-GD iterates at steps 500-4000 against ``W_fin`` (noise floor ``2 lr``).
 
@@ -31,7 +31,7 @@ sample *replicated* (fact F8: that moves W_fin) (E2), must be CONTRADICTS.
 
 Example
 -------
->>> from theorems._claims_support import CHAIN
+>>> from ntp_mechanics.kernel.claim_support import CHAIN
 >>> claim_E_acyclic(CHAIN).verdict.value
 'consistent'
 """
@@ -41,12 +41,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import event, example, given
+from ntp_mechanics.solvers.finite import finite_component
 
-from generators.dataset import Dataset
-from ntp_mechanics.evidence import attention_svm, judge_acyclic, judge_iterates
-from ntp_mechanics.verdict import ClaimResult, Verdict
-from solvers.finite import finite_component
-from theorems._claims_support import (
+from ntp_mechanics.kernel.claim_support import (
     CHAIN,
     NGD_LR,
     PAPER_RANDOM_ACYCLIC,
@@ -60,7 +57,10 @@ from theorems._claims_support import (
     predictions,
     solvable,
 )
-from theorems.conftest import graph_datasets
+from ntp_mechanics.kernel.evidence import attention_svm, judge_acyclic, judge_iterates
+from ntp_mechanics.kernel.fact_support import graph_datasets
+from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
+from ntp_mechanics.model.dataset import Dataset
 
 pytestmark = pytest.mark.theorem
 

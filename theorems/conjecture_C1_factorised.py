@@ -3,7 +3,7 @@
 The nuclear-norm Graph-SVM solution, in THEORY.md notation.
 
 Conjecture C1 of THEORY.md section 6 (reported, not asserted; see
-:mod:`ntp_mechanics.conjectures`).  Tarzanagh et al. (2023) prove it for single-token
+:mod:`ntp_mechanics.kernel.conjectures`).  Tarzanagh et al. (2023) prove it for single-token
 selection; here the selection is by token-priority graphs, with cycles.
 
 Measurement.  ``W_svm_*`` need not be unique, so the iterate is not compared with one
@@ -17,7 +17,7 @@ is >= 0 for every W (up to solver tolerance) and 0 exactly when ``PW`` is a posi
 multiple of *some* nuclear-norm Graph-SVM solution.  The conjecture says
 ``delta(W(tau)) -> 0``.  It is measured at recorded steps and judged as a function of
 the nuclear margin scale ``x = ||W||_* / nu*`` with the suite's finite-size rule
-(:func:`ntp_mechanics.verdict.judge_decay`, model ``1/x``): consistent when the fit
+(:func:`ntp_mechanics.kernel.verdict.judge_decay`, model ``1/x``): consistent when the fit
 extrapolates to 0, a counterexample only for a clear plateau far from 0.  A run that
 ends below ``x = 8`` is undecided.
 
@@ -35,15 +35,15 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from ntp_mechanics.generators.datasets import paper_datasets
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from generators.datasets import paper_datasets
-from ntp_mechanics.conjectures import conjecture, inconclusive, observe, settle, vacuous
-from ntp_mechanics.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
-from solvers.graph_svm import graph_svm
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
-from theorems.conftest import full_rank, graph_datasets
+from ntp_mechanics.kernel.conjectures import conjecture, inconclusive, observe, settle, vacuous
+from ntp_mechanics.kernel.fact_support import full_rank, graph_datasets
+from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 STEPS = 4000
 LR = 0.003
@@ -95,7 +95,7 @@ def judge_factorised(ds: Dataset, iterates: dict[int, np.ndarray], nu: float,
 
 
 def train_factorised(ds: Dataset, seed: int, parametrization: str = "KQ") -> dict[int, np.ndarray]:
-    from solvers.training import TrainConfig, train
+    from ntp_mechanics.solvers.training import TrainConfig, train
 
     cfg = TrainConfig(optimizer="ngd", lr=LR, steps=STEPS, init="random", init_scale=INIT_SCALE,
                       seed=seed, device="cpu", parametrization=parametrization,

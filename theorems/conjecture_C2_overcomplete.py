@@ -1,11 +1,11 @@
 """C2: Overcomplete embeddings (K > d) whenever the Graph-SVM is feasible: claims A-D still hold.
 
 Conjecture C2 of THEORY.md section 6 (reported, not asserted; see
-:mod:`ntp_mechanics.conjectures`).  The paper proves claims A-D for linearly
+:mod:`ntp_mechanics.kernel.conjectures`).  The paper proves claims A-D for linearly
 independent embeddings; fact F5 (convexity of L) holds for any E, and with ``K > d``
 the Graph-SVM may be infeasible (fact F1) - then the conjecture says nothing
 (the case is *out of scope*).  When it is feasible, the same evidence the theorem
-modules use (:mod:`ntp_mechanics.evidence`) is computed on overcomplete datasets:
+modules use (:mod:`ntp_mechanics.kernel.evidence`) is computed on overcomplete datasets:
 
 * claim A along the regularization path at margin scales ``m = R/||W_svm|| = 1..16``
   (direction ``W_R/R -> W_svm/||W_svm||``, ``P_fin W_R -> W_fin``), with every
@@ -27,7 +27,7 @@ reject the reversed direction ``-W_svm`` (claims A, C) and the negated GD iterat
 (claims B, D), as the theorem modules' controls do.
 
 Strategies: graph-first overcomplete datasets with at least one acyclic edge
-(``theorems.conftest.overcomplete_datasets``: K in 3..6, d in 2..K-1) and
+(``ntp_mechanics.kernel.fact_support.overcomplete_datasets``: K in 3..6, d in 2..K-1) and
 dataset-first paper-style sequences with overcomplete embeddings.
 """
 
@@ -37,16 +37,16 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from ntp_mechanics.generators.datasets import paper_datasets
+from ntp_mechanics.generators.embeddings import overcomplete
+from ntp_mechanics.solvers.predictions import Predictions, predict
 
-from generators.dataset import Dataset
-from generators.datasets import paper_datasets
-from generators.embeddings import overcomplete
-from ntp_mechanics.conjectures import conjecture, inconclusive, observe, settle, vacuous
-from ntp_mechanics.evidence import judge_automaton, judge_iterates, judge_path, with_claim
-from ntp_mechanics.verdict import ClaimResult, Verdict, record
-from solvers.errors import InfeasibleError
-from solvers.predictions import Predictions, predict
-from theorems.conftest import overcomplete_datasets
+from ntp_mechanics.kernel.conjectures import conjecture, inconclusive, observe, settle, vacuous
+from ntp_mechanics.kernel.evidence import judge_automaton, judge_iterates, judge_path, with_claim
+from ntp_mechanics.kernel.fact_support import overcomplete_datasets
+from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, record
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.errors import InfeasibleError
 
 STEPS = 2000
 RECORD_AT = (125, 250, 500, 1000, 1500)
@@ -103,7 +103,7 @@ def test_c2_regularization_path_and_automaton(ds: Dataset) -> None:
 
 def gd_run(ds: Dataset, pred: Predictions) -> tuple[dict[int, np.ndarray], float, float]:
     """Normalised GD from zero: ``(iterates, lr, final ||W|| / ||W_svm||)``."""
-    from solvers.training import TrainConfig, train
+    from ntp_mechanics.solvers.training import TrainConfig, train
 
     ns = float(np.linalg.norm(pred.W_svm))
     lr = max(NGD_LR, TARGET_SCALE * ns / STEPS)

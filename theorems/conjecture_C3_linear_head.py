@@ -3,7 +3,7 @@
 That is, of the token-priority graphs built from the token sets GD selects at convergence.
 
 Conjecture C3 of THEORY.md section 6 (reported, not asserted; see
-:mod:`ntp_mechanics.conjectures`).  With the linear head the loss is nonconvex and the
+:mod:`ntp_mechanics.kernel.conjectures`).  With the linear head the loss is nonconvex and the
 attention need not end on the label: sample i's attention concentrates on a token set
 ``S_i`` that GD *selects*.  The conjecture: the direction of ``W(tau)`` is the
 Graph-SVM of the token-priority graphs in which every selected token outranks the
@@ -46,16 +46,16 @@ import numpy as np
 from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from ntp_mechanics.generators.datasets import paper_datasets
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from generators.datasets import paper_datasets
-from ntp_mechanics.conjectures import conjecture, inconclusive, observe, settle, vacuous
-from ntp_mechanics.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
-from solvers.graph_svm import graph_svm
-from solvers.loss import LogLoss
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
-from theorems.conftest import full_rank, graph_datasets
+from ntp_mechanics.kernel.conjectures import conjecture, inconclusive, observe, settle, vacuous
+from ntp_mechanics.kernel.fact_support import full_rank, graph_datasets
+from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 STEPS = 6000
 LR = 0.01
@@ -126,7 +126,7 @@ def selection_dataset(ds: Dataset, sel: Sequence[Sequence[int]]) -> Dataset:
 def resolved_steps(ds: Dataset, iterates: dict[int, np.ndarray]) -> list[int]:
     """Recorded steps (> 0) up to the last one whose linear-head gradient is above fp64
     resolution (the gradient shrinks along the run, so the earlier ones are too)."""
-    from solvers.training import gradient
+    from ntp_mechanics.solvers.training import gradient
 
     steps = sorted(s for s in iterates if s > 0)
     while steps and np.linalg.norm(gradient(ds, iterates[steps[-1]], "linear")) < GRAD_FLOOR:
@@ -187,7 +187,7 @@ def judge_linear_head(ds: Dataset, iterates: dict[int, np.ndarray], claim: str =
 
 
 def train_linear_head(ds: Dataset) -> dict[int, np.ndarray]:
-    from solvers.training import TrainConfig, train
+    from ntp_mechanics.solvers.training import TrainConfig, train
 
     cfg = TrainConfig(optimizer="ngd", lr=LR, steps=STEPS, init="zero", device="cpu",
                       head="linear", record_every=RECORD_EVERY)

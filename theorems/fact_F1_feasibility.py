@@ -12,8 +12,8 @@ none.  The minimiser ``W_svm`` is unique (strictly convex objective).  With ``K 
 the program may be infeasible: then there is no direction, and the tool must raise
 :class:`InfeasibleError` with a one-line message naming the cause.
 
-Assumptions as strategies: :func:`theorems.conftest.fact_datasets` (full-rank
-embeddings, both generator routes); :func:`theorems.conftest.overcomplete_datasets`
+Assumptions as strategies: :func:`ntp_mechanics.kernel.fact_support.fact_datasets` (full-rank
+embeddings, both generator routes); :func:`ntp_mechanics.kernel.fact_support.overcomplete_datasets`
 for ``K > d``.  Conclusions: the assertions.  Negative controls: the level point with
 reversed levels, and the level point at half scale, violate the constraints (the same
 :func:`feasible` check must say so).
@@ -25,13 +25,10 @@ import cvxpy as cp
 import numpy as np
 import pytest
 from hypothesis import event, example, given, reject
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.reference import naive_graph_svm
 
-from generators.dataset import Dataset
-from solvers.errors import InfeasibleError
-from solvers.graph_svm import graph_svm
-from solvers.reference import naive_graph_svm
-from solvers.tpg import TokenPriorityGraphs
-from theorems.conftest import (
+from ntp_mechanics.kernel.fact_support import (
     chain,
     decided,
     fact_datasets,
@@ -41,6 +38,9 @@ from theorems.conftest import (
     strongly_connected,
     two_cycle,
 )
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.errors import InfeasibleError
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 pytestmark = pytest.mark.fact
 

@@ -20,11 +20,9 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
+from ntp_mechanics.solvers.graph_svm import graph_svm
 
-from generators.dataset import Dataset
-from solvers.graph_svm import graph_svm
-from solvers.tpg import TokenPriorityGraphs
-from theorems.conftest import (
+from ntp_mechanics.kernel.fact_support import (
     chain,
     decided,
     fact_datasets,
@@ -32,6 +30,8 @@ from theorems.conftest import (
     strongly_connected,
     two_cycle,
 )
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 pytestmark = pytest.mark.fact
 

@@ -21,12 +21,10 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.reference import longest_path_length
 
-from generators.dataset import Dataset
-from solvers.graph_svm import graph_svm
-from solvers.reference import longest_path_length
-from solvers.tpg import PriorityGraph, TokenPriorityGraphs
-from theorems.conftest import (
+from ntp_mechanics.kernel.fact_support import (
     chain,
     decided,
     eye_dataset,
@@ -35,6 +33,8 @@ from theorems.conftest import (
     strongly_connected,
     two_cycle,
 )
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import PriorityGraph, TokenPriorityGraphs
 
 pytestmark = pytest.mark.fact
 

@@ -22,12 +22,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import event, example, given
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from solvers.graph_svm import graph_svm
-from solvers.subspaces import Subspace
-from solvers.tpg import Edge, TokenPriorityGraphs
-from theorems.conftest import (
+from ntp_mechanics.kernel.fact_support import (
     chain,
     decided,
     fact_datasets,
@@ -35,6 +33,8 @@ from theorems.conftest import (
     strongly_connected,
     two_cycle,
 )
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
 
 pytestmark = pytest.mark.fact
 

@@ -11,7 +11,7 @@ for *any* E (independent, overcomplete, not normalised).
 
 Assumptions as strategies: datasets from both routes with full-rank, overcomplete and
 arbitrary Gaussian (unnormalised, any ``d <= 6``) embeddings; W drawn at scales 0.1-5.
-Conclusions: the decomposition identity (against :class:`solvers.loss.LogLoss`,
+Conclusions: the decomposition identity (against :class:`ntp_mechanics.solvers.loss.LogLoss`,
 computed here with explicit loops) and midpoint convexity along random segments.
 Negative controls: the identity without ``- log m_i`` is rejected on a sample whose
 label repeats, and the non-convex "complement loss" ``-log(1 - p_i)`` fails the
@@ -27,11 +27,10 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from ntp_mechanics.solvers.loss import LogLoss
 from scipy.special import logsumexp
 
-from generators.dataset import Dataset
-from solvers.loss import LogLoss
-from theorems.conftest import (
+from ntp_mechanics.kernel.fact_support import (
     MAX_D,
     chain,
     eye_dataset,
@@ -41,6 +40,7 @@ from theorems.conftest import (
     strongly_connected,
     two_cycle,
 )
+from ntp_mechanics.model.dataset import Dataset
 
 pytestmark = pytest.mark.fact
 

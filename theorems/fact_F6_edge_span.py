@@ -11,7 +11,7 @@ Why: sample i's loss depends on W only through score differences
 needs independent embeddings.
 
 Assumptions as strategies: datasets from both routes, full-rank and overcomplete
-embeddings; W Gaussian at scales 0.1-3.  The gradient of :class:`solvers.loss.LogLoss`
+embeddings; W Gaussian at scales 0.1-3.  The gradient of :class:`ntp_mechanics.solvers.loss.LogLoss`
 is first checked against central finite differences (so the span check is not about
 a wrong gradient).  Negative control: the same invariance check with the smaller
 ``S_fin`` in place of ``S_all`` must fail whenever an acyclic edge exists (the loss
@@ -24,12 +24,10 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.subspaces import Subspace
 
-from generators.dataset import Dataset
-from solvers.loss import LogLoss
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
-from theorems.conftest import (
+from ntp_mechanics.kernel.fact_support import (
     chain,
     fact_datasets,
     graph_datasets,
@@ -37,6 +35,8 @@ from theorems.conftest import (
     strongly_connected,
     two_cycle,
 )
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 pytestmark = pytest.mark.fact
 

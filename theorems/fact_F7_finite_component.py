@@ -29,16 +29,14 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
+from ntp_mechanics.solvers.finite import finite_component
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.reference import naive_sccs
+from ntp_mechanics.solvers.subspaces import Subspace
 from scipy.special import logsumexp
 
-from generators.dataset import Dataset
-from solvers.finite import finite_component
-from solvers.graph_svm import graph_svm
-from solvers.loss import LogLoss
-from solvers.reference import naive_sccs
-from solvers.subspaces import Subspace
-from solvers.tpg import TokenPriorityGraphs
-from theorems.conftest import (
+from ntp_mechanics.kernel.fact_support import (
     chain,
     decided,
     eye_dataset,
@@ -47,6 +45,8 @@ from theorems.conftest import (
     strongly_connected,
     two_cycle,
 )
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 pytestmark = pytest.mark.fact
 

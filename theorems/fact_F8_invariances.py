@@ -27,17 +27,15 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given, reject
 from hypothesis import strategies as st
+from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
+from ntp_mechanics.generators.realise import realisations
+from ntp_mechanics.generators.seeded import shuffle_positions
+from ntp_mechanics.solvers.finite import finite_component
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.regpath import solve_radius
 
-from generators.dataset import Dataset
-from generators.graphs import GraphSpec, token_graphs
-from generators.realise import realisations
-from generators.seeded import shuffle_positions
-from solvers.finite import finite_component
-from solvers.graph_svm import graph_svm
-from solvers.loss import LogLoss
-from solvers.regpath import solve_radius
-from solvers.tpg import TokenPriorityGraphs
-from theorems.conftest import (
+from ntp_mechanics.kernel.fact_support import (
     MAX_K,
     chain,
     decided,
@@ -50,6 +48,8 @@ from theorems.conftest import (
     strongly_connected,
     two_cycle,
 )
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 pytestmark = pytest.mark.fact
 

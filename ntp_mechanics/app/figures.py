@@ -1,7 +1,7 @@
 """Figures of ``ntp-mechanics report`` (matplotlib, Agg backend, PNG).
 
 One function per figure; each takes measured data, writes one PNG and returns its
-path.  The curves come from the paper experiment (:mod:`ntp_mechanics.paper`: normalised
+path.  The curves come from the paper experiment (:mod:`ntp_mechanics.app.paper`: normalised
 GD on random datasets, THEORY.md section 7) and are drawn as the mean across trials
 with a 10-90% quantile band:
 
@@ -20,8 +20,8 @@ Example
 -------
 >>> import tempfile, numpy as np
 >>> from pathlib import Path
->>> from generators.dataset import Dataset
->>> from solvers.predictions import predict
+>>> from ntp_mechanics.model.dataset import Dataset
+>>> from ntp_mechanics.solvers.predictions import predict
 >>> pred = predict(Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 0, 2), 1)]))
 >>> out = priority_graph_figure(pred, Path(tempfile.mkdtemp()) / "tpg.png")
 >>> out.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ntp_mechanics.paper import KINDS, band
+from ntp_mechanics.app.paper import KINDS, band
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ntp_mechanics.paper import TrialResult
-    from solvers.predictions import Predictions
+    from ntp_mechanics.app.paper import TrialResult
+    from ntp_mechanics.solvers.predictions import Predictions
 
 __all__ = [
     "FIGURES",

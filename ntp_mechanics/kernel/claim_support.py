@@ -1,9 +1,9 @@
 """Shared machinery of the claim modules ``theorems/claim_*.py`` (claims A-E).
 
 * **Assumptions as strategies.**  :func:`claim_datasets` draws from both generator
-  routes - graph-first (:func:`generators.graphs.token_graphs` realised by
-  :func:`generators.realise.realisations`) and dataset-first
-  (:func:`generators.datasets.paper_datasets`) - with full-rank embeddings
+  routes - graph-first (:func:`ntp_mechanics.generators.graphs.token_graphs` realised by
+  :func:`ntp_mechanics.generators.realise.realisations`) and dataset-first
+  (:func:`ntp_mechanics.generators.datasets.paper_datasets`) - with full-rank embeddings
   (``K <= d <= 6``, the facts' and claims' assumption), small enough that one
   example costs well under a second.
 * **The paper's small cases** (:data:`CHAIN`, :data:`TWO_CYCLE`, ...) and a fixed-seed
@@ -11,7 +11,7 @@
   T = 6, unit-norm embeddings), used as ``@example``s and as the cases that must
   reach CONSISTENT, so no claim module can pass vacuously.
 * **Caches.**  Predictions and gradient-descent runs are cached per dataset
-  (:class:`~generators.dataset.Dataset` is hashable), so a property test, its
+  (:class:`~ntp_mechanics.model.dataset.Dataset` is hashable), so a property test, its
   negative control and the next claim module share one solve and one training run.
 * **Verdict plumbing.**  :func:`judged` turns solver trouble into INCONCLUSIVE (a
   numerical failure is never a failure of the theory) and :func:`record`\\ s every
@@ -31,13 +31,13 @@ from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from generators.dataset import Dataset
-from generators.datasets import describe, paper_datasets
-from ntp_mechanics.evidence import MARGIN_LADDER, PathPoint, sound_path
-from ntp_mechanics.verdict import ClaimResult, Verdict, record
-from solvers.errors import InconclusiveError, InfeasibleError
-from solvers.predictions import Predictions, predict
-from theorems.conftest import MAX_K, full_rank, graph_datasets
+from ntp_mechanics.generators.datasets import describe, paper_datasets
+from ntp_mechanics.kernel.evidence import MARGIN_LADDER, PathPoint, sound_path
+from ntp_mechanics.kernel.fact_support import MAX_K, full_rank, graph_datasets
+from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, record
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
+from ntp_mechanics.solvers.predictions import Predictions, predict
 
 __all__ = [
     "CHAIN",
@@ -67,7 +67,7 @@ NGD_LR = 0.01  # the paper's protocol: normalised GD, lr 0.01, from zero
 MAX_STEPS = 20_000  # about 1.5 s of fp64 training on one core for these sizes
 
 
-# -- strategies (the facts' full-rank ones, theorems/conftest.py) ---------------------
+# -- strategies (the facts' full-rank ones, kernel/fact_support.py) ---------------------
 def paper_first() -> SearchStrategy[Dataset]:
     return paper_datasets(
         K=st.integers(2, MAX_K), n=st.integers(1, 8), T=st.integers(2, 6),
@@ -154,7 +154,7 @@ def gd_iterates(ds: Dataset) -> dict[int, np.ndarray]:
     """Normalised GD (lr 0.01, zero init, fp64, CPU) recorded along :func:`gd_steps`."""
     import torch
 
-    from solvers.training import TrainConfig, train
+    from ntp_mechanics.solvers.training import TrainConfig, train
 
     torch.set_num_threads(1)  # tiny tensors: threads only add overhead
     steps = gd_steps(float(np.linalg.norm(predictions(ds).W_svm)))

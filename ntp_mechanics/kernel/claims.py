@@ -26,10 +26,8 @@ Example
 
 from __future__ import annotations
 
-import argparse
 import ast
 import importlib.util
-import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,12 +44,12 @@ __all__ = [
     "theorems_dir",
 ]
 
-HELP = ("list the claims the suite checks (ids A-E, F1-F8, C1-C3, and any discovered "
-        "theorems/conjecture_<ID>_*.py) and their modules")
-
 _PREFIX = {"theorem": "claim", "fact": "fact", "conjecture": "conjecture"}
-# a conjecture module: conjecture_<ID>_<slug>.py, the id as ci/theory_gate.py reads it
-_CONJECTURE_FILE = re.compile(r"^conjecture_([A-Z][0-9]*)_\w+\.py$")
+KINDS = {prefix: kind for kind, prefix in _PREFIX.items()}  # file prefix -> claim kind
+# The claim-id syntax, in one place: a capital letter, an optional second one, digits
+# (A, F1, C4; CX for test fixtures).  A claim module is <prefix>_<ID>_<slug>.py.
+CLAIM_ID = r"[A-Z][A-Z]?[0-9]*"
+CLAIM_FILE = re.compile(rf"^(claim|fact|conjecture)_({CLAIM_ID})_\w+\.py$")
 
 
 @dataclass(frozen=True)
@@ -112,11 +110,22 @@ def claim(claim_id: str) -> Claim:
 
 
 def theorems_dir() -> Path:
-    """The ``theorems/`` directory next to the installed packages (editable install)."""
-    spec = importlib.util.find_spec("theorems")
-    if spec is not None and spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    return Path(__file__).resolve().parent.parent / "theorems"
+    """Where the package :mod:`ntp_mechanics.theorems` lives (installed or checkout)."""
+    spec = importlib.util.find_spec("ntp_mechanics.theorems")
+    assert spec is not None and spec.submodule_search_locations, "ntp_mechanics is broken"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def claim_of_file(name: str) -> tuple[str, str] | None:
+    """``(kind, id)`` of a claim module's file name or path (or a test node id in it).
+
+    >>> claim_of_file("theorems/fact_F3_transitive_priority.py::test_margins")
+    ('fact', 'F3')
+    >>> claim_of_file("tests/test_tpg.py") is None
+    True
+    """
+    m = CLAIM_FILE.match(Path(name.split("::")[0]).name)
+    return (KINDS[m.group(1)], m.group(2)) if m else None
 
 
 def module_path(c: Claim) -> str | None:
@@ -147,9 +156,9 @@ def discovered(base: Path | None = None) -> list[Claim]:
     listed = {c.id for c in CLAIMS}
     found: dict[str, Path] = {}
     for path in sorted(base.glob("conjecture_*.py")):
-        m = _CONJECTURE_FILE.match(path.name)
-        if m and m.group(1) not in listed:
-            found.setdefault(m.group(1), path)  # the first module by name, as module_path
+        m = CLAIM_FILE.match(path.name)
+        if m and m.group(2) not in listed:
+            found.setdefault(m.group(2), path)  # the first module by name, as module_path
     out = []
     for cid, path in found.items():
         try:
@@ -168,18 +177,3 @@ def all_claims() -> tuple[Claim, ...]:
 def registry() -> list[dict[str, str | None]]:
     """Every claim, listed or discovered, as a JSON-ready dict (with its module path)."""
     return [asdict(c) | {"module": c.module} for c in all_claims()]
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print the registry as JSON")
-
-
-def run(args: argparse.Namespace) -> int:
-    rows = registry()
-    if args.json:
-        print(json.dumps(rows, indent=1))
-        return 0
-    for r in rows:
-        print(f"{r['id']:<3} {r['kind']:<10} {r['module'] or '(no module yet)'}")
-        print(f"    {r['statement']}")
-    return 0

@@ -1,6 +1,6 @@
 """The ways a prediction can fail, each mapped to a CLI exit code.
 
-* :class:`~generators.dataset.DatasetError` (exit 2): malformed input, or a dataset
+* :class:`~ntp_mechanics.model.dataset.DatasetError` (exit 2): malformed input, or a dataset
   outside the theory (a label absent from its own sequence).
 * :class:`InfeasibleError` (exit 2): the Graph-SVM has no feasible point, possible only
   when the embeddings are linearly dependent (K > d, fact F1); there is no direction.
@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from generators.dataset import DatasetError
+from ntp_mechanics.model.dataset import DatasetError
 
 __all__ = ["DatasetError", "InconclusiveError", "InfeasibleError", "PredictionError"]
 

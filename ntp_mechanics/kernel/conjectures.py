@@ -7,7 +7,7 @@ Hypothesis properties but a failing property does not fail the build: it ends as
   where the numerics could not decide, are counted apart and never count as held), or
 * ``counterexample found`` - Hypothesis shrinks the falsifying example first; the
   shrunk dataset is saved as ``<dir>/counterexamples/<ID>.json`` (loadable with
-  ``generators.dataset.load_dataset`` or any ``ntp-mechanics`` command) and printed as
+  ``ntp_mechanics.model.dataset.load_dataset`` or any ``ntp-mechanics`` command) and printed as
   an ``@example(...)`` line to paste above the property.
 
 Without gating a counterexample turns the test into an ``xfail`` (the run passes);
@@ -27,19 +27,18 @@ Writing a conjecture (see ``theorems/templates/conjecture_template.py.txt``)::
             inconclusive("solver not certified")  # decides nothing
         assert error < 0.1, "..."                # a counterexample
 
-or build a :class:`~ntp_mechanics.verdict.ClaimResult` and call :func:`settle`, which
+or build a :class:`~ntp_mechanics.kernel.verdict.ClaimResult` and call :func:`settle`, which
 raises :class:`Counterexample` for CONTRADICTS and :class:`Inconclusive` for
-INCONCLUSIVE.  ``solvers.errors.InconclusiveError`` raised by a solver is an
+INCONCLUSIVE.  ``ntp_mechanics.model.errors.InconclusiveError`` raised by a solver is an
 inconclusive case automatically.
 
-The plugin is registered by the root ``conftest.py``
-(``pytest_plugins = ["ntp_mechanics.conjectures"]``) or with
-``-p ntp_mechanics.conjectures``; it works under pytest-xdist (records travel in the
+The hooks are loaded by the package's pytest plugin (:mod:`ntp_mechanics.app.plugin`,
+the ``pytest11`` entry point) wherever the package is installed; they work under pytest-xdist (records travel in the
 reports' ``user_properties``).
 
 Example
 -------
->>> from generators.dataset import Dataset
+>>> from ntp_mechanics.model.dataset import Dataset
 >>> ds = Dataset.from_arrays([[1.0]], [((0,), 0)])
 >>> print(example_snippet({"ds": ds}))
 @example(ds=Dataset.from_json('{"embeddings": [[1.0]], "samples": [{"tokens": [0], "label": 0}]}'))
@@ -61,8 +60,10 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
+from ntp_mechanics.kernel.claims import claim_of_file
+
 if TYPE_CHECKING:
-    from ntp_mechanics.verdict import ClaimResult
+    from ntp_mechanics.kernel.verdict import ClaimResult
 
 __all__ = [
     "DIR_ENV",
@@ -84,7 +85,6 @@ DEFAULT_DIR = ".ntp-mechanics"
 PROPERTY_KEY = "ntp_conjecture"  # key of the record in a test report's user_properties
 SUMMARY_FILE = "conjectures.json"
 _TRUE = {"1", "true", "yes", "on"}
-_MODULE_ID = re.compile(r"^(?:conjecture|claim|fact)_([A-Za-z]+\d*)_")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,8 +115,8 @@ def vacuous(reason: str) -> NoReturn:
 def settle(result: ClaimResult) -> None:
     """Turn a verdict into the case's outcome: CONSISTENT returns, INCONCLUSIVE raises
     :class:`Inconclusive`, CONTRADICTS raises :class:`Counterexample` with the full
-    evidence.  The verdict is also logged (:func:`ntp_mechanics.verdict.record`)."""
-    from ntp_mechanics.verdict import Verdict, record
+    evidence.  The verdict is also logged (:func:`ntp_mechanics.kernel.verdict.record`)."""
+    from ntp_mechanics.kernel.verdict import Verdict, record
 
     record(result)
     if result.verdict is Verdict.CONTRADICTS:
@@ -181,7 +181,7 @@ def _recording(inner: Callable[..., Any], cid: str) -> Callable[..., None]:
     """Wrap Hypothesis's inner test: count outcomes, keep the final falsifying case."""
     from hypothesis.errors import UnsatisfiedAssumption
 
-    from solvers.errors import InconclusiveError
+    from ntp_mechanics.model.errors import InconclusiveError
 
     @functools.wraps(inner)
     def case(*args: Any, **kwargs: Any) -> None:
@@ -240,12 +240,12 @@ def conjecture(cid: str) -> Callable[[F], F]:
 # -- counterexample files and snippets -------------------------------------------------------
 def example_snippet(arguments: Mapping[str, Any]) -> str:
     """``@example(...)`` reproducing ``arguments`` (datasets via ``Dataset.from_json``)."""
-    from generators.dataset import Dataset
+    from ntp_mechanics.model.dataset import Dataset
 
     parts = []
     for name, value in arguments.items():
         if isinstance(value, Dataset):
-            from generators.datasets import to_example
+            from ntp_mechanics.generators.datasets import to_example
 
             parts.append(f"{name}={to_example(value)}")
         else:
@@ -255,7 +255,7 @@ def example_snippet(arguments: Mapping[str, Any]) -> str:
 
 def _save_datasets(arguments: Mapping[str, Any], stem: Path) -> list[str]:
     """Save every Dataset argument: ``stem.json`` for one, ``stem-<arg>.json`` for more."""
-    from generators.dataset import Dataset
+    from ntp_mechanics.model.dataset import Dataset
 
     found = [(k, v) for k, v in arguments.items() if isinstance(v, Dataset)]
     paths = []
@@ -316,8 +316,8 @@ def _conjecture_id(item: pytest.Item) -> str | None:
         return None
     if mark.args:
         return str(mark.args[0])
-    m = _MODULE_ID.match(Path(str(item.fspath)).name)
-    return m.group(1) if m else item.name
+    found = claim_of_file(str(item.path))
+    return found[1] if found else item.name
 
 
 def _falsifying_assertions(run: ConjectureRun, exc: BaseException) -> bool:

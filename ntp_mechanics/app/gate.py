@@ -1,6 +1,17 @@
-"""Running the claim modules under pytest and collecting per-claim outcomes.
+"""The CI gate (``ntp-mechanics gate``): the claim modules under pytest, per-claim outcomes.
 
-Shared by the CI gate script (``ci/theory_gate.py``) and ``ntp-mechanics report``.
+``ntp-mechanics gate [PATHS] [-- PYTEST ARGS]`` runs the paper's claims (the package's
+own :mod:`ntp_mechanics.theorems`) plus any of the user's PATHS with the ``ci``
+Hypothesis profile, writes JUnit XML (``--junitxml``) and a JSON summary of every claim
+(``--summary``) and prints it as a Markdown table.  Exit status, what a CI job gates on:
+
+* 0 - every theorem (A-E) and fact (F1-F8) test passed, and so did every other
+  non-conjecture test; conjectures are reported, not gated, unless ``--gate-conjectures``;
+* 1 - a theorem, fact or unit test failed or errored, a conjecture property crashed, or
+  a theorem or fact ran no test at all (a gate that checks nothing must not pass);
+* 2 - pytest itself could not run (usage error, collection error, nothing collected).
+
+The same machinery serves ``ntp-mechanics report``.
 A *claim module* is a pytest module under ``theorems/`` named after its claim id
 (``claim_A_*.py``, ``fact_F1_*.py``, ``conjecture_C1_*.py``; THEORY.md sections 4-6).
 Evidence comes from three places, none of which needs a conftest change:
@@ -9,12 +20,12 @@ Evidence comes from three places, none of which needs a conftest change:
   ``pytest.main`` (it runs in the controlling process, so it sees every report under
   pytest-xdist too); each entry also keeps the number of decided Hypothesis examples
   (:func:`hypothesis_examples`) and, for a failure, the first line of its error;
-* the verdict log: claim modules call :func:`ntp_mechanics.verdict.record`, which
+* the verdict log: claim modules call :func:`ntp_mechanics.kernel.verdict.record`, which
   appends one JSON line per verdict to ``$NTP_VERDICT_LOG`` (:func:`read_verdicts`);
   claim ids such as ``"B-control"`` mark negative controls;
-* the conjecture plugin's ``conjectures.json`` (:mod:`ntp_mechanics.conjectures`).
+* the conjecture plugin's ``conjectures.json`` (:mod:`ntp_mechanics.kernel.conjectures`).
 
-``python -m ntp_mechanics.gate OUTCOMES.json [PYTEST ARGS...]`` runs ``pytest.main``
+``python -m ntp_mechanics.app.gate OUTCOMES.json [PYTEST ARGS...]`` runs ``pytest.main``
 with these plugins and writes ``{"exit_code", "outcomes"}`` to ``OUTCOMES.json``; it
 prints ``NTP-PROGRESS <done> <total>`` lines on stderr as tests finish, so a parent
 process can draw a progress bar (``ntp-mechanics report`` runs the suite this way, in
@@ -34,15 +45,18 @@ True
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ntp_mechanics.kernel.claims import KINDS, claim_of_file
+
 __all__ = [
     "KINDS",
-    "MODULE_ID",
     "OutcomePlugin",
     "ProgressPlugin",
     "claim_of",
@@ -52,8 +66,6 @@ __all__ = [
     "summarise",
 ]
 
-MODULE_ID = re.compile(r"(?:^|[/.])(claim|fact|conjecture)_([A-Z][0-9]*)_")
-KINDS = {"claim": "theorem", "fact": "fact", "conjecture": "conjecture"}
 PROGRESS_PREFIX = "NTP-PROGRESS"
 _HYPOTHESIS_STATS = "_hypothesis_stats"  # where Hypothesis's pytest plugin leaves statistics
 _PHASE = re.compile(r"during (\w+) phase")
@@ -151,8 +163,8 @@ def hypothesis_examples(stats: str) -> int:
 
 def claim_of(nodeid: str) -> tuple[str, str] | None:
     """``(claim id, kind)`` of a test from its module name, e.g. ``claim_A_...``."""
-    m = MODULE_ID.search(nodeid.split("::")[0])
-    return (m.group(2), KINDS[m.group(1)]) if m else None
+    found = claim_of_file(nodeid)
+    return (found[1], found[0]) if found else None
 
 
 def summarise(outcomes: dict[str, dict[str, Any]], verdict_lines: list[dict[str, Any]],
@@ -162,7 +174,7 @@ def summarise(outcomes: dict[str, dict[str, Any]], verdict_lines: list[dict[str,
     With ``require_all`` a theorem or fact that ran no test (module missing, or all
     deselected) fails the gate too: a gate that checks nothing must not pass.
     """
-    from ntp_mechanics.claims import all_claims
+    from ntp_mechanics.kernel.claims import all_claims
 
     per_claim: dict[str, dict[str, Any]] = {
         c.id: {"kind": c.kind, "module": c.module, "statement": c.statement,
@@ -220,6 +232,24 @@ def read_verdicts(path: Path) -> list[dict[str, Any]]:
     return out
 
 
+def isolated_pytest_args(paths: Sequence[Path]) -> list[str]:
+    """pytest options that make a run of ``paths`` independent of the current folder's
+    configuration: the package's own ``pytest.ini``, no cache, and as root the folder
+    that holds them all (test ids are relative to it, so they name their modules)."""
+    ini = Path(__file__).with_name("pytest.ini")
+    folders = [str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve())
+               for p in paths]
+    root = os.path.commonpath(folders) if folders else os.getcwd()
+    return ["-c", str(ini), "--rootdir", root, "-p", "no:cacheprovider"]
+
+
+def suite_paths(paths: Sequence[str] = ()) -> list[str]:
+    """The package's claim modules (``ntp_mechanics.theorems``) followed by ``paths``."""
+    from ntp_mechanics.kernel.claims import theorems_dir
+
+    return [str(theorems_dir()), *paths]
+
+
 def run_pytest(outcomes_path: Path, pytest_args: list[str]) -> int:
     """``pytest.main(pytest_args)`` with :class:`OutcomePlugin` and progress lines;
     writes ``{"exit_code", "outcomes"}`` to ``outcomes_path``; returns the exit code."""
@@ -233,9 +263,93 @@ def run_pytest(outcomes_path: Path, pytest_args: list[str]) -> int:
     return rc
 
 
+# -- the gate command ------------------------------------------------------------------------
+HELP = ("the CI gate: the paper's claims (and PATHS) under pytest; JUnit XML, a JSON claim "
+        "summary, a Markdown table; exit 1 on a theorem, fact or test failure")
+
+
+def render(summary: dict[str, Any]) -> str:
+    """A Markdown table of the summary (for ``$GITHUB_STEP_SUMMARY``)."""
+    lines = [f"## Theory gate: {'PASS' if summary['passed'] else 'FAIL'} "
+             f"(profile `{summary['profile']}`, {summary['seconds']:.0f} s)", "",
+             "| claim | kind | status | tests | verdicts | negative controls |",
+             "|---|---|---|---|---|---|"]
+    for cid, row in summary["claims"].items():
+        tests = ", ".join(f"{k} {v}" for k, v in sorted(row["tests"].items())) or "-"
+        verdicts = ", ".join(f"{k} {v}" for k, v in sorted(row["verdicts"].items())) or "-"
+        controls = ", ".join(f"{k} {v}" for k, v in sorted(row["control_verdicts"].items()))
+        lines.append(f"| {cid} | {row['kind']} | {row['status']} | {tests} | {verdicts} | "
+                     f"{controls or '-'} |")
+    if summary["failures"]:
+        lines += ["", "Failures:", *[f"- `{f}`" for f in summary["failures"]]]
+    return "\n".join(lines)
+
+
+def add_arguments(p: Any) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="your own claim, conjecture or test files and folders, run beside "
+                        "the paper's claims; pytest arguments go after --")
+    p.add_argument("--profile", default="ci", help="Hypothesis profile (default ci)")
+    p.add_argument("--junitxml", type=Path, default=Path("reports/theory-junit.xml"))
+    p.add_argument("--summary", type=Path, default=Path("reports/theory-summary.json"))
+    p.add_argument("--include-slow", action="store_true", help="also run @pytest.mark.slow")
+    p.add_argument("--gate-conjectures", action="store_true",
+                   help="a conjecture counterexample fails the gate too")
+    p.add_argument("--render", type=Path, metavar="SUMMARY.json",
+                   help="print a summary file as Markdown and exit")
+
+
+def run(args: Any) -> int:
+    if args.render:
+        print(render(json.loads(args.render.read_text())))
+        return 0
+    import tempfile
+    import time
+
+    import pytest
+
+    from ntp_mechanics.generators.profiles import PROFILE_ENV
+    from ntp_mechanics.kernel.conjectures import GATE_ENV
+    from ntp_mechanics.kernel.verdict import VERDICT_LOG_ENV
+
+    for path in args.paths:
+        if not Path(path).exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    args.junitxml.parent.mkdir(parents=True, exist_ok=True)
+    args.summary.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="ntp-verdicts-", suffix=".jsonl")
+    os.close(fd)
+    log = Path(name)
+    os.environ[VERDICT_LOG_ENV] = str(log)
+    os.environ[PROFILE_ENV] = args.profile
+    if args.gate_conjectures:
+        os.environ[GATE_ENV] = "1"
+    paths = suite_paths(args.paths)
+    pytest_args = [*isolated_pytest_args([Path(p) for p in paths]),
+                   f"--hypothesis-profile={args.profile}", f"--junitxml={args.junitxml}"]
+    if not args.include_slow:
+        pytest_args += ["-m", "not slow"]
+    plugin = OutcomePlugin()
+    t0 = time.perf_counter()
+    rc = int(pytest.main(pytest_args + list(args.pytest_args) + paths, plugins=[plugin]))
+    seconds = time.perf_counter() - t0
+    summary = summarise(plugin.outcomes, read_verdicts(log), args.gate_conjectures)
+    log.unlink(missing_ok=True)
+    broken = rc in (2, 3, 4, 5)  # interrupted, internal error, usage error, nothing collected
+    passed = not broken and not summary["failures"] and not summary["not_run"]
+    summary |= {"profile": args.profile, "pytest_exit_code": rc, "passed": passed,
+                "seconds": round(seconds, 1), "junitxml": str(args.junitxml)}
+    args.summary.write_text(json.dumps(summary, indent=1) + "\n")
+    print(render(summary))
+    print(f"\ntheory gate: wrote {args.summary} and {args.junitxml}", file=sys.stderr)
+    if broken:
+        return 2
+    return 0 if passed else 1
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        print("usage: python -m ntp_mechanics.gate OUTCOMES.json [PYTEST ARGS...]",
+        print("usage: python -m ntp_mechanics.app.gate OUTCOMES.json [PYTEST ARGS...]",
               file=sys.stderr)
         raise SystemExit(2)
     raise SystemExit(run_pytest(Path(sys.argv[1]), sys.argv[2:]))

@@ -1,7 +1,7 @@
 """``ntp-mechanics check DATASET.json --weights WEIGHTS.json``: judge trained weights.
 
 Checks a key-query matrix ``W`` trained anywhere (score convention
-``a_t = e_{x_t}^T W e_query``, :mod:`ntp_mechanics.weights`) by gradient descent from
+``a_t = e_{x_t}^T W e_query``, :mod:`ntp_mechanics.app.weights`) by gradient descent from
 zero on DATASET against the theory of Li et al. (AISTATS 2024), and prints a verdict
 per claim it can judge and an overall verdict (exit 0 consistent, 1 contradicts,
 2 bad input, 3 inconclusive).
@@ -24,7 +24,7 @@ with the theory's objects *at the same norm* rather than with the limit:
 * Sound contradictions at any norm, whatever the thresholds: ``L(W) > L(0)``,
   ``cos(W, W_svm) < 0`` (GD from zero only increases ``<W, W_svm>``), and with
   ``W_svm = 0`` ``||W - W_fin|| > ||W_fin|| + 1`` (GD does not move away from the
-  minimiser of a convex loss); see :mod:`ntp_mechanics.evidence`.
+  minimiser of a convex loss); see :mod:`ntp_mechanics.kernel.evidence`.
 
 Weights too early in training are INCONCLUSIVE, never consistent: a norm below twice
 ``||W_svm||`` or a loss gap above 5% of ``L(0) - L*``.
@@ -57,8 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from generators.dataset import load_dataset
-    from ntp_mechanics.weights import load_weights
+    from ntp_mechanics.app.weights import load_weights
+    from ntp_mechanics.model.dataset import load_dataset
 
     ds = load_dataset(args.dataset)
     W = load_weights(args.weights, ds.d)
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=1))
     else:
         _print(report)
-    from ntp_mechanics.verdict import Verdict
+    from ntp_mechanics.kernel.verdict import Verdict
 
     return Verdict(report["verdict"]).exit_code
 
@@ -76,8 +76,8 @@ def check(ds: Any, W: Any) -> dict[str, Any]:
     """The verdicts on ``W`` for dataset ``ds`` as a JSON-ready dict."""
     import numpy as np
 
-    from ntp_mechanics.evidence import check_weights
-    from solvers.predictions import predict
+    from ntp_mechanics.kernel.evidence import check_weights
+    from ntp_mechanics.solvers.predictions import predict
 
     pred = predict(ds)
     ev = check_weights(pred, np.asarray(W, dtype=float))
@@ -86,7 +86,7 @@ def check(ds: Any, W: Any) -> dict[str, Any]:
         b = results[0]
         results.append(type(b)("E", b.verdict, b.metrics,
                                "acyclic graphs (W_fin = 0, attention SVM): " + b.reason))
-    from ntp_mechanics.verdict import Verdict
+    from ntp_mechanics.kernel.verdict import Verdict
 
     verdict = Verdict.combine(r.verdict for r in results)
     claims = [{"claim": r.claim, "verdict": r.verdict.value, "reason": r.reason}

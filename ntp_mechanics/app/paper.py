@@ -11,7 +11,7 @@ to 1 and ``||P_fin W(tau) - W_fin||`` to 0.
 
 Datasets (one per trial, seeded by ``SeedSequence([seed, kind, K, n, T, trial])``):
 
-* ``"cyclic"`` - the paper's draw as is (:func:`generators.seeded.paper_dataset`:
+* ``"cyclic"`` - the paper's draw as is (:func:`ntp_mechanics.generators.seeded.paper_dataset`:
   tokens uniform on ``[K]``, label uniform among the sequence's positions), redrawn
   until the graphs have at least one cyclic edge (``S_fin != {0}``) and one acyclic
   edge (``W_svm != 0``, so the correlation is defined);
@@ -34,7 +34,7 @@ Example
 >>> [t.kind for t in plan.trials()]
 ['cyclic', 'cyclic', 'acyclic', 'acyclic']
 >>> ds = draw_dataset(plan.trials()[-1])[0]
->>> from solvers.tpg import TokenPriorityGraphs
+>>> from ntp_mechanics.model.tpg import TokenPriorityGraphs
 >>> TokenPriorityGraphs.from_dataset(ds).has_cyclic_edge
 False
 """
@@ -49,11 +49,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generators.dataset import Dataset
-from generators.seeded import paper_dataset, unit_embeddings
+from ntp_mechanics.generators.seeded import paper_dataset, unit_embeddings
+from ntp_mechanics.model.dataset import Dataset
 
 if TYPE_CHECKING:
-    from solvers.predictions import Predictions
+    from ntp_mechanics.solvers.predictions import Predictions
 
 __all__ = [
     "CORR_REACHED",
@@ -192,9 +192,9 @@ def acyclic_draw(rng: np.random.Generator, K: int, d: int, n: int, T: int) -> Da
 def draw_dataset(trial: Trial) -> tuple[Dataset, Predictions, int]:
     """The trial's dataset, its certified predictions and the number of redraws it took
     (deterministic in the seed)."""
-    from solvers.errors import InconclusiveError, InfeasibleError
-    from solvers.predictions import predict
-    from solvers.tpg import TokenPriorityGraphs
+    from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
+    from ntp_mechanics.model.tpg import TokenPriorityGraphs
+    from ntp_mechanics.solvers.predictions import predict
 
     rng = np.random.default_rng(np.random.SeedSequence(list(trial.seed)))
     for redraws in range(MAX_REDRAWS):
@@ -257,8 +257,8 @@ def run_trial(trial: Trial) -> TrialResult:
     """Draw, predict, train (normalised GD) and measure one trial."""
     import time
 
-    from ntp_mechanics.evidence import attention_errors, cosine, training_inputs
-    from solvers.training import TrainConfig, train
+    from ntp_mechanics.kernel.evidence import attention_errors, cosine, training_inputs
+    from ntp_mechanics.solvers.training import TrainConfig, train
 
     t0 = time.perf_counter()
     ds, pred, redraws = draw_dataset(trial)
@@ -296,8 +296,8 @@ def _grid(steps: int, every: int) -> list[int]:
 
 def _matched_path(pred: Predictions, Ws: Sequence[np.ndarray]) -> list[float]:
     """``corr(W, W_R)`` with the certified path point at ``R = ||W||`` (NaN if none)."""
-    from ntp_mechanics.evidence import cosine, sound_path
-    from solvers.errors import InconclusiveError
+    from ntp_mechanics.kernel.evidence import cosine, sound_path
+    from ntp_mechanics.model.errors import InconclusiveError
 
     radii = [float(np.linalg.norm(W)) for W in Ws]
     try:
@@ -313,8 +313,8 @@ def _matched_path(pred: Predictions, Ws: Sequence[np.ndarray]) -> list[float]:
 
 def _path_errors(pred: Predictions, radii: Sequence[float]) -> list[float]:
     """``||W_R/R - W_svm/||W_svm|| ||`` on certified points (NaN elsewhere)."""
-    from ntp_mechanics.evidence import sound_path
-    from solvers.errors import InconclusiveError
+    from ntp_mechanics.kernel.evidence import sound_path
+    from ntp_mechanics.model.errors import InconclusiveError
 
     try:
         pts = sound_path(pred, radii)

@@ -3,7 +3,7 @@ theorem modules (``theorems/claim_*.py``) and ``ntp-mechanics check``.
 
 Every claim of THEORY.md section 5 is a limit.  The functions here measure an
 error at a ladder of scales and hand the sequence to
-:func:`ntp_mechanics.verdict.judge_decay`, which extrapolates it:
+:func:`ntp_mechanics.kernel.verdict.judge_decay`, which extrapolates it:
 
 * the **scale** is the margin scale ``m = ||W|| / ||W_svm||`` (the score gap, in
   units of one Graph-SVM margin, between successive priority levels at norm
@@ -35,8 +35,8 @@ also for normalised GD):
 Example
 -------
 >>> import numpy as np
->>> from generators.dataset import Dataset
->>> from solvers.predictions import predict
+>>> from ntp_mechanics.model.dataset import Dataset
+>>> from ntp_mechanics.solvers.predictions import predict
 >>> ds = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 2), 1)])
 >>> judge_path(predict(ds)).verdict.value
 'consistent'
@@ -54,11 +54,17 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-from generators.dataset import Dataset
-from ntp_mechanics.verdict import ClaimResult, Judgement, Verdict, judge_decay, limit_of_decaying
-from solvers.errors import InconclusiveError
-from solvers.loss import LogLoss
-from solvers.predictions import Predictions
+from ntp_mechanics.kernel.verdict import (
+    ClaimResult,
+    Judgement,
+    Verdict,
+    judge_decay,
+    limit_of_decaying,
+)
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.errors import InconclusiveError
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.predictions import Predictions
 
 __all__ = [
     "DIR_LARGE",
@@ -149,11 +155,11 @@ def reference_points(pred: Predictions, R: float) -> list[np.ndarray]:
 def sound_path(pred: Predictions, radii: Sequence[float]) -> list[PathPoint]:
     """The regularization path at ascending ``radii`` with every point re-checked.
 
-    A point is kept if :func:`solvers.regpath.regularization_path` certified it and
+    A point is kept if :func:`ntp_mechanics.solvers.regpath.regularization_path` certified it and
     no reference point of the same norm (:func:`reference_points`, and the previous
     trusted point rescaled) has a smaller accurate loss.
     """
-    from solvers.regpath import regularization_path
+    from ntp_mechanics.solvers.regpath import regularization_path
 
     radii = sorted(float(r) for r in radii)
     loss = LogLoss(pred.dataset)
@@ -235,8 +241,8 @@ def dropped_constraint_direction(pred: Predictions) -> np.ndarray | None:
     other path implies it: removing every edge between its two SCCs removes it.
     Returns None when W_svm = 0 or the modified problem cannot be certified.
     """
-    from solvers.graph_svm import graph_svm
-    from solvers.tpg import PriorityGraph, TokenPriorityGraphs
+    from ntp_mechanics.model.tpg import PriorityGraph, TokenPriorityGraphs
+    from ntp_mechanics.solvers.graph_svm import graph_svm
 
     svm = pred.svm
     if len(svm.constraints) == 0:
@@ -263,7 +269,7 @@ def unreduced_finite_component(pred: Predictions) -> np.ndarray:
     The full loss is at least ``L_fin`` on S_fin, so it is coercive there and the
     minimiser exists; Newton's method from ``W_fin`` finds it.
     """
-    from solvers.conic import newton_polish
+    from ntp_mechanics.solvers.conic import newton_polish
 
     S = pred.fin.subspace
     if S.dim == 0:

@@ -20,9 +20,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from generators.dataset import DatasetError
+from ntp_mechanics.model.dataset import DatasetError
 
-COMMANDS = ("predict", "train", "check", "claims", "report")
+# command name -> module of ntp_mechanics.app
+COMMANDS = {"predict": "predict", "train": "train", "check": "check", "claims": "claims",
+            "test": "run_tests", "gate": "gate", "report": "report"}
+# commands that pass what follows ``--`` on to pytest
+PASS_THROUGH = ("test", "gate")
 
 EXIT_OK, EXIT_CONTRADICTS, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
@@ -33,11 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check next-token-prediction attention against the theory of Li et al. 2024.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name, module in COMMANDS.items():
         try:
-            mod = importlib.import_module(f"ntp_mechanics.{name}")
+            mod = importlib.import_module(f"ntp_mechanics.app.{module}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"ntp_mechanics.{name}":
+            if exc.name != f"ntp_mechanics.app.{module}":
                 raise
             continue  # command not installed in this build
         p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
@@ -47,12 +51,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from solvers.errors import InconclusiveError, InfeasibleError
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if extra and args.command not in PASS_THROUGH:
+        parser.error(f"{args.command} takes no arguments after --")
+    args.pytest_args = extra
+    from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
 
     try:
         return int(args._run(args))
-    except (DatasetError, InfeasibleError) as exc:
+    except (DatasetError, InfeasibleError, FileNotFoundError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     except InconclusiveError as exc:
         return _fail(f"inconclusive: {exc}", EXIT_INCONCLUSIVE)

@@ -2,7 +2,7 @@
 
 Strategies stay in the well-conditioned regime the facts are exact in: vocabularies
 ``K <= 6``, embedding dimension ``d <= 6``, full-rank embeddings with
-``cond(E E^T) <= 1e3`` (the ``generators.embeddings`` default), at most ~10 samples.
+``cond(E E^T) <= 1e3`` (the ``ntp_mechanics.generators.embeddings`` default), at most ~10 samples.
 Both routes of the generators are used: graph-first (``token_graphs`` realised by
 ``realisations``, so the graph structure is controlled) and dataset-first
 (``paper_datasets``, the paper's random sequences).
@@ -23,13 +23,13 @@ from hypothesis import event, reject
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from generators.dataset import Dataset
-from generators.datasets import paper_datasets
-from generators.embeddings import embeddings
-from generators.graphs import GraphSpec, token_graphs
-from generators.realise import realisations
-from solvers.errors import InconclusiveError
-from solvers.tpg import TokenPriorityGraphs
+from ntp_mechanics.generators.datasets import paper_datasets
+from ntp_mechanics.generators.embeddings import embeddings
+from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
+from ntp_mechanics.generators.realise import realisations
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.errors import InconclusiveError
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 __all__ = [
     "MAX_D",

@@ -22,10 +22,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from generators.dataset import load_dataset
+    from ntp_mechanics.model.dataset import load_dataset
 
     ds = load_dataset(args.dataset)  # bad input fails fast, before cvxpy is imported
-    from solvers.predictions import predict
+    from ntp_mechanics.solvers.predictions import predict
 
     pred = predict(ds, nuclear=args.nuclear)
     text = json.dumps(pred.to_dict())

@@ -1,13 +1,13 @@
 """``ntp-mechanics report --out DIR``: every claim, the paper's experiment, figures.
 
 Runs the claim modules of ``theorems/`` (THEORY.md: theorems A-E, facts F1-F8,
-conjectures C1-C3) under pytest in a subprocess (:mod:`ntp_mechanics.gate`), then the
-paper's experiment (:mod:`ntp_mechanics.paper`), and writes
+conjectures C1-C3) under pytest in a subprocess (:mod:`ntp_mechanics.app.gate`), then the
+paper's experiment (:mod:`ntp_mechanics.app.paper`), and writes
 
 * ``DIR/report.md`` and ``DIR/report.json`` - one row per claim: id, statement, kind,
   verdict, cases tried, worst metric, tests; the paper-reproduction section with its
   conclusions computed from the numbers; the plan and seeds;
-* PNG figures (:mod:`ntp_mechanics.figures`), ``DIR/paper_trials.json`` (every curve),
+* PNG figures (:mod:`ntp_mechanics.app.figures`), ``DIR/paper_trials.json`` (every curve),
   ``DIR/pytest.log`` (pytest's output) and ``DIR/conjectures/`` (the conjecture
   plugin's records and any counterexample datasets).
 
@@ -20,7 +20,7 @@ trials per configuration) with the matched-norm regularization path on 3 trials 
 How a row is filled (the verdict rules):
 
 * **Theorems A-E** record one verdict per judged case in the verdict log.  The
-  verdict is :meth:`~ntp_mechanics.verdict.Verdict.combine` of them (any
+  verdict is :meth:`~ntp_mechanics.kernel.verdict.Verdict.combine` of them (any
   contradicts wins, then any inconclusive).  A failed test adds *inconclusive*
   (its contradicting verdict, if any, is already in the log); cases tried = the
   number of verdicts.
@@ -62,7 +62,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ntp_mechanics.paper import PaperPlan, Trial, TrialResult
+from ntp_mechanics.app.paper import PaperPlan, Trial, TrialResult
 
 HELP = "run every claim and the paper's experiment; write DIR/report.md, report.json, figures"
 
@@ -125,12 +125,6 @@ class ClaimsRun:
     command: list[str]
 
 
-def _root() -> Path:
-    from ntp_mechanics.claims import theorems_dir
-
-    return theorems_dir().parent
-
-
 def _has_xdist() -> bool:
     import importlib.util
 
@@ -138,20 +132,21 @@ def _has_xdist() -> bool:
 
 
 def pytest_command(plan: ReportPlan, outcomes: Path, conj_dir: Path) -> list[str]:
-    """``python -m ntp_mechanics.gate OUTCOMES pytest-args...`` for the selected claims."""
-    from ntp_mechanics.claims import all_claims
+    """``python -m ntp_mechanics.app.gate OUTCOMES pytest-args...`` for the selected claims."""
+    from ntp_mechanics.app.gate import isolated_pytest_args
+    from ntp_mechanics.kernel.claims import all_claims, theorems_dir
 
-    root = _root()
-    modules = [c.module for c in all_claims()
+    base = theorems_dir()
+    modules = [base / Path(c.module).name for c in all_claims()
                if c.module and (plan.claim_ids is None or c.id in plan.claim_ids)]
-    cmd = [sys.executable, "-m", "ntp_mechanics.gate", str(outcomes), "-q",
-           "-p", "no:cacheprovider", "--rootdir", str(root), "-c", str(root / "pyproject.toml"),
+    cmd = [sys.executable, "-m", "ntp_mechanics.app.gate", str(outcomes), "-q",
+           *isolated_pytest_args(modules),
            f"--hypothesis-profile={plan.hypothesis_profile}", "--conjecture-dir", str(conj_dir)]
     if plan.jobs > 1 and _has_xdist() and len(modules) > 1:
         cmd += ["-n", str(plan.jobs)]
     if not plan.include_slow:
         cmd += ["-m", "not slow"]
-    return cmd + [str(root / m) for m in modules]
+    return cmd + [str(m) for m in modules]
 
 
 def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> ClaimsRun:
@@ -159,8 +154,8 @@ def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> Cla
     output goes to ``out/pytest.log``, conjecture records to ``out/conjectures/``."""
     from tqdm import tqdm
 
-    from ntp_mechanics.gate import PROGRESS_PREFIX, read_verdicts
-    from ntp_mechanics.verdict import VERDICT_LOG_ENV
+    from ntp_mechanics.app.gate import PROGRESS_PREFIX, read_verdicts
+    from ntp_mechanics.kernel.verdict import VERDICT_LOG_ENV
 
     conj_dir = out / "conjectures"
     (conj_dir / "conjectures.json").unlink(missing_ok=True)  # never merge stale records
@@ -172,12 +167,12 @@ def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> Cla
         env.pop("NTP_GATE_CONJECTURES", None)  # the report records conjectures, never gates
         # tiny tensors: with one xdist worker per core, torch's intra-op threads only
         # oversubscribe the cores (the 100x slowdown once seen here was subnormal
-        # arithmetic, fixed in solvers.training)
+        # arithmetic, fixed in ntp_mechanics.solvers.training)
         env.setdefault("OMP_NUM_THREADS", "1")
         t0 = time.perf_counter()
         with open(out / "pytest.log", "w", encoding="utf-8") as sink, \
                 tqdm(desc="claims (pytest)", unit="test", disable=_disable(progress)) as bar:
-            proc = subprocess.Popen(cmd, cwd=_root(), env=env, stdout=sink,
+            proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=sink,
                                     stderr=subprocess.PIPE, text=True)
             assert proc.stderr is not None
             for line in proc.stderr:
@@ -240,8 +235,8 @@ def _is_assertion(message: str) -> bool:
 def claim_rows(run: ClaimsRun, claim_ids: Sequence[str] | None = None) -> list[ClaimRow]:
     """One :class:`ClaimRow` per claim of the registry, in registry order; claims outside
     ``claim_ids`` (when given) are listed as not run (inconclusive, not failed)."""
-    from ntp_mechanics.claims import all_claims
-    from ntp_mechanics.gate import claim_of
+    from ntp_mechanics.app.gate import claim_of
+    from ntp_mechanics.kernel.claims import all_claims
 
     tests: dict[str, dict[str, dict[str, Any]]] = {c.id: {} for c in all_claims()}
     for nodeid, entry in run.outcomes.items():
@@ -277,7 +272,7 @@ def _tests_text(entries: Mapping[str, dict[str, Any]]) -> str:
 def _claim_row(c: Any, entries: Mapping[str, dict[str, Any]], lines: list[dict[str, Any]],
                required: bool) -> ClaimRow:
     """A theorem or fact: verdicts from the log, else from the tests' outcomes."""
-    from ntp_mechanics.verdict import Verdict
+    from ntp_mechanics.kernel.verdict import Verdict
 
     parts: list[Verdict] = [Verdict(v["verdict"]) for v in lines if v.get("verdict") in
                             {x.value for x in Verdict}]
@@ -422,8 +417,8 @@ def _tpg_trial(results: Sequence[TrialResult]) -> Trial:
 
 def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> Report:
     """Run the claims and the paper experiment, draw the figures, write the files."""
-    from ntp_mechanics import figures as fig
-    from ntp_mechanics.paper import conclusions, draw_dataset, run_paper, summarise_paper
+    from ntp_mechanics.app import figures as fig
+    from ntp_mechanics.app.paper import conclusions, draw_dataset, run_paper, summarise_paper
 
     t0 = time.perf_counter()
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")
@@ -454,7 +449,7 @@ def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> R
 
 
 def _device_name(device: str) -> str:
-    from solvers.training import resolve_device
+    from ntp_mechanics.solvers.training import resolve_device
 
     return str(resolve_device(device))
 
@@ -574,7 +569,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solvers.training import ConfigError, resolve_device
+    from ntp_mechanics.solvers.training import ConfigError, resolve_device
 
     out: Path = args.out
     if out.exists() and not out.is_dir():

@@ -11,7 +11,7 @@ Self-Attention*, AISTATS 2024, Definition 1.
 
 Example
 -------
->>> from generators.dataset import Dataset
+>>> from ntp_mechanics.model.dataset import Dataset
 >>> ds = Dataset.from_arrays([[1, 0, 0], [0, 1, 0], [0, 0, 1]],
 ...                          [((0, 1, 2), 0), ((1, 0, 2), 1)])
 >>> tpg = TokenPriorityGraphs.from_dataset(ds)
@@ -29,7 +29,7 @@ from functools import cached_property
 
 import networkx as nx
 
-from generators.dataset import Dataset, Sample
+from ntp_mechanics.model.dataset import Dataset, Sample
 
 __all__ = ["Edge", "PriorityGraph", "TokenPriorityGraphs", "graph_edges", "reduced_samples"]
 

@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from generators.dataset import DatasetError
+from ntp_mechanics.model.dataset import DatasetError
 
 if TYPE_CHECKING:
-    from solvers.training import TrainResult
+    from ntp_mechanics.solvers.training import TrainResult
 
 __all__ = [
     "CONVENTION",
@@ -72,7 +72,7 @@ def weights_dict(
 
 
 def save_weights(path: str | Path, result: TrainResult | np.ndarray) -> None:
-    """Write a :class:`~solvers.training.TrainResult` (or a bare matrix) as JSON."""
+    """Write a :class:`~ntp_mechanics.solvers.training.TrainResult` (or a bare matrix) as JSON."""
     if isinstance(result, np.ndarray):
         obj = weights_dict(result)
     else:

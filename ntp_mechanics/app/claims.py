@@ -1,0 +1,26 @@
+"""``ntp-mechanics claims [--json]``: the claim ledger (:mod:`ntp_mechanics.kernel.claims`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ntp_mechanics.kernel.claims import registry
+
+HELP = ("list the claims the suite checks (ids A-E, F1-F8, C1-C3, and any discovered "
+        "theorems/conjecture_<ID>_*.py) and their modules")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the registry as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = registry()
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for r in rows:
+        print(f"{r['id']:<3} {r['kind']:<10} {r['module'] or '(no module yet)'}")
+        print(f"    {r['statement']}")
+    return 0

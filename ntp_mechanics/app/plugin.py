@@ -1,0 +1,71 @@
+"""The ntp-mechanics pytest plugin, registered through the ``pytest11`` entry point.
+
+Installing the package is all a repository needs: no ``conftest.py`` and no
+configuration.  The plugin
+
+* registers the markers ``theorem``, ``fact``, ``conjecture``, ``slow`` and ``gpu``
+  (``gpu`` tests skip where ``torch.cuda.is_available()`` is False);
+* registers the Hypothesis profiles ``ci``, ``dev`` and ``thorough``
+  (:mod:`ntp_mechanics.generators.profiles`) and loads the one named by
+  ``$NTP_HYPOTHESIS_PROFILE`` unless ``--hypothesis-profile`` is given;
+* collects claim modules by their file names (``claim_<ID>_*.py``, ``fact_<ID>_*.py``,
+  ``conjecture_<ID>_*.py``) wherever they are, so ``pytest --pyargs
+  ntp_mechanics.theorems`` and a user's own ``conjecture_C9_mine.py`` run as they are;
+* loads the conjecture plugin (:mod:`ntp_mechanics.kernel.conjectures`):
+  ``--gate-conjectures``, ``--conjecture-dir``, counterexample files and the
+  ``conjectures`` section of the terminal summary.
+
+Loading it costs neither torch nor cvxpy.
+"""
+
+from __future__ import annotations
+
+import os
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pytest
+
+from ntp_mechanics.kernel.claims import CLAIM_FILE
+
+pytest_plugins = ["ntp_mechanics.kernel.conjectures"]
+
+MARKERS = (
+    "theorem: a claim of the paper (A-E)",
+    "fact: an exact consequence of the definitions (F1-F8)",
+    "slow: long-running (trains attention for thousands of steps)",
+    "gpu: needs CUDA; skipped when torch.cuda.is_available() is False",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
+    from ntp_mechanics.generators.profiles import PROFILE_ENV, load_profile_from_env
+
+    # Hypothesis's own option wins; its plugin applies it after this hook
+    if os.environ.get(PROFILE_ENV) and not config.getoption("hypothesis_profile", None):
+        load_profile_from_env()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """Claim modules are test modules whatever the repository's ``python_files``."""
+    if file_path.suffix != ".py" or not CLAIM_FILE.match(file_path.name):
+        return None
+    patterns = parent.config.getini("python_files")
+    if any(fnmatch(file_path.name, p) for p in patterns) or parent.session.isinitpath(file_path):
+        return None  # pytest's own collector takes it
+    return pytest.Module.from_parent(parent, path=file_path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not any(item.get_closest_marker("gpu") for item in items):
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA (torch.cuda.is_available() is False)")
+    for item in items:
+        if item.get_closest_marker("gpu"):
+            item.add_marker(skip)

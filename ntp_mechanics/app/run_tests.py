@@ -1,0 +1,53 @@
+"""``ntp-mechanics test [PATHS] [-- PYTEST ARGS]``: the paper's claims under pytest.
+
+Runs the package's own claim modules (:mod:`ntp_mechanics.theorems`: theorems A-E,
+facts F1-F8, conjectures) and any of the user's PATHS (their own claims, conjectures or
+tests) in one pytest session, from any folder, with the package's pytest configuration
+and plugin.  The Hypothesis profile is ``--profile`` (default ``dev``).  The exit code
+is pytest's: 0 when everything passed (a conjecture counterexample is reported, not a
+failure, unless ``--gate-conjectures``), 1 when a test failed, 2 or more when pytest
+could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ntp_mechanics.app.gate import isolated_pytest_args, suite_paths
+
+HELP = "run the paper's claims (and your own PATHS) under pytest, from any folder"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="your own claim, conjecture or test files and folders; pytest "
+                        "arguments go after --")
+    p.add_argument("--profile", default="dev", help="Hypothesis profile (ci, dev, thorough)")
+    p.add_argument("--include-slow", action="store_true", help="also run @pytest.mark.slow")
+    p.add_argument("--gate-conjectures", action="store_true",
+                   help="a conjecture counterexample fails the run")
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    """The whole pytest command line (after ``pytest``) for these arguments."""
+    paths = suite_paths(args.paths)
+    out = [*isolated_pytest_args([Path(p) for p in paths]), f"--hypothesis-profile={args.profile}"]
+    if not args.include_slow:
+        out += ["-m", "not slow"]
+    if args.gate_conjectures:
+        out.append("--gate-conjectures")
+    return out + list(args.pytest_args) + paths
+
+
+def run(args: argparse.Namespace) -> int:
+    import pytest
+
+    from ntp_mechanics.generators.profiles import PROFILE_ENV
+
+    for path in args.paths:
+        if not Path(path).exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    os.environ[PROFILE_ENV] = args.profile
+    return int(pytest.main(pytest_args(args)))
