@@ -33,8 +33,8 @@ INCONCLUSIVE.  ``ntp_mechanics.model.errors.InconclusiveError`` raised by a solv
 inconclusive case automatically.
 
 The hooks are loaded by the package's pytest plugin (:mod:`ntp_mechanics.app.plugin`,
-the ``pytest11`` entry point) wherever the package is installed; they work under pytest-xdist (records travel in the
-reports' ``user_properties``).
+the ``pytest11`` entry point) wherever the package is installed; they work under
+pytest-xdist (records travel in the reports' ``user_properties``).
 
 Example
 -------
