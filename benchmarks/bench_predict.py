@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from ntp_mechanics.generators.seeded import paper_dataset
 from ntp_mechanics.solvers.predictions import predict
 from ntp_mechanics.solvers.reference import naive_graph_svm

@@ -31,6 +31,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
+
 from ntp_mechanics.generators.graphs import GraphSpec
 
 __all__ = ["AutomatonInput", "automaton_inputs", "no_dominating_pairs"]

@@ -27,6 +27,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
+
 from ntp_mechanics.generators.embeddings import (
     EmbeddingsArg,
     as_embedding_strategy,
@@ -34,7 +35,6 @@ from ntp_mechanics.generators.embeddings import (
 )
 from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
 from ntp_mechanics.generators.realise import realisations
-
 from ntp_mechanics.model.dataset import Dataset
 
 __all__ = ["datasets", "describe", "paper_datasets", "to_example"]

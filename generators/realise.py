@@ -30,9 +30,9 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
+
 from ntp_mechanics.generators.embeddings import EmbeddingsArg, as_embedding_strategy
 from ntp_mechanics.generators.graphs import GraphSpec
-
 from ntp_mechanics.model.dataset import Dataset
 
 __all__ = ["realisations", "realise"]

@@ -34,6 +34,7 @@ from collections import Counter
 import cvxpy as cp
 import numpy as np
 import scipy.sparse as sp
+
 from ntp_mechanics.solvers.loss import CoordinateLoss
 
 __all__ = ["loss_expression", "newton_polish"]

@@ -41,13 +41,13 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import networkx as nx
 import numpy as np
-from ntp_mechanics.solvers.backend import solve
-from ntp_mechanics.solvers.subspaces import Subspace
 from scipy.linalg import cho_factor, cho_solve
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
 from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
+from ntp_mechanics.solvers.backend import solve
+from ntp_mechanics.solvers.subspaces import Subspace
 
 __all__ = ["Certificate", "GraphSVM", "graph_svm", "reduced_constraints"]
 

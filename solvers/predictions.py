@@ -19,12 +19,12 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from ntp_mechanics.solvers.finite import FiniteComponent, finite_component
-from ntp_mechanics.solvers.graph_svm import GraphSVM, graph_svm
-from ntp_mechanics.solvers.subspaces import Subspace
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.solvers.finite import FiniteComponent, finite_component
+from ntp_mechanics.solvers.graph_svm import GraphSVM, graph_svm
+from ntp_mechanics.solvers.subspaces import Subspace
 
 __all__ = ["Predictions", "predict"]
 
@@ -48,6 +48,11 @@ class Predictions:
         return self.fin.W
 
     @property
+    def sccs(self) -> dict[int, tuple[tuple[int, ...], ...]]:
+        """The SCCs of each graph ``G^(k)``, by query token ``k``."""
+        return {k: g.sccs for k, g in self.tpg.items()}
+
+    @property
     def direction(self) -> np.ndarray:
         """``W_svm / ||W_svm||`` (zero when ``W_svm = 0``)."""
         nrm = np.linalg.norm(self.svm.W)
@@ -61,7 +66,7 @@ class Predictions:
         out = {
             "W_svm": self.svm.W.tolist(),
             "W_fin": self.fin.W.tolist(),
-            "sccs": {str(k): [list(c) for c in g.sccs] for k, g in self.tpg.items()},
+            "sccs": {str(k): [list(c) for c in cs] for k, cs in self.sccs.items()},
             "norm_W_svm": float(np.linalg.norm(self.svm.W)),
             "L_star": self.fin.L_star,
             "dim_S_fin": self.fin.subspace.dim,

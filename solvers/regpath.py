@@ -41,13 +41,13 @@ from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
+
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.backend import solve
 from ntp_mechanics.solvers.conic import loss_expression, newton_polish
 from ntp_mechanics.solvers.loss import CoordinateLoss, LogLoss
 from ntp_mechanics.solvers.subspaces import Subspace
-
-from ntp_mechanics.model.dataset import Dataset
-from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 __all__ = ["RegPathPoint", "regularization_path", "solve_radius"]
 

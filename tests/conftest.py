@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ntp_mechanics.generators.seeded import paper_dataset, unit_embeddings
 
+from ntp_mechanics.generators.seeded import paper_dataset, unit_embeddings
 from ntp_mechanics.model.dataset import Dataset
 
 MAX_COND = 1e3  # keep E E^T well conditioned: the facts are exact only for independent rows

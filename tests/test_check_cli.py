@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ntp_mechanics.generators import seeded
-from ntp_mechanics.solvers.loss import LogLoss
 
 from ntp_mechanics.app.cli import main
+from ntp_mechanics.generators import seeded
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
 from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.solvers.loss import LogLoss
 
 SCALES = [1, 2, 4, 8, 16]
 

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ntp_mechanics.solvers.finite import finite_component
 
 from ntp_mechanics.app import claims as claims_command
 from ntp_mechanics.kernel import claims
 from ntp_mechanics.kernel.conjectures import DIR_ENV, GATE_ENV, SUMMARY_FILE, example_snippet
 from ntp_mechanics.model.dataset import Dataset, load_dataset
+from ntp_mechanics.solvers.finite import finite_component
 
 ROOT = Path(__file__).resolve().parent.parent
 FALSE_FIXTURE = "tests/fixtures/false_conjecture.py"

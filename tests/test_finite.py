@@ -14,13 +14,13 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+
 from ntp_mechanics.generators.seeded import shuffle_positions
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.finite import finite_component
 from ntp_mechanics.solvers.reference import gd_finite_component, naive_sccs
 from ntp_mechanics.solvers.subspaces import Subspace
-
-from ntp_mechanics.model.dataset import Dataset
-from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 # Random datasets with few queries have cyclic SCCs; these seeds give ||W_fin|| > 0.1.
 GD_SEEDS = (0, 1, 2, 3, 4, 8, 10, 11)

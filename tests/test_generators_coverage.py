@@ -15,12 +15,12 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, event, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+
 from ntp_mechanics.generators.automaton import automaton_inputs
 from ntp_mechanics.generators.datasets import datasets, describe, paper_datasets
 from ntp_mechanics.generators.embeddings import FAMILIES, embedding_family, embeddings
 from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
 from ntp_mechanics.generators.realise import realisations
-
 from ntp_mechanics.model.dataset import Dataset
 
 _SETTINGS = {

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+
 from ntp_mechanics.generators.automaton import AutomatonInput, automaton_inputs, no_dominating_pairs
 from ntp_mechanics.generators.datasets import datasets, describe, paper_datasets, to_example
 from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
-
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 

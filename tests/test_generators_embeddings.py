@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+
 from ntp_mechanics.generators.embeddings import (
     FAMILIES,
     as_embedding_strategy,

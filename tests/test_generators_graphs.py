@@ -11,6 +11,7 @@ import pytest
 from hypothesis import event, given, target
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+
 from ntp_mechanics.generators.datasets import to_example
 from ntp_mechanics.generators.graphs import GraphSpec, GraphSpecError, token_graphs
 

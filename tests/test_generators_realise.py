@@ -8,10 +8,10 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+
 from ntp_mechanics.generators.datasets import to_example
 from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
 from ntp_mechanics.generators.realise import realisations, realise
-
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 

@@ -13,14 +13,14 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.finite import finite_component
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.regpath import RegPathPoint, _certify, regularization_path, solve_radius
 from ntp_mechanics.solvers.subspaces import Subspace
-
-from ntp_mechanics.model.dataset import Dataset
-from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 # Seeds of make_dataset(seed, K=5, n=8) with a cyclic SCC (dim S_fin >= 1) and W_svm != 0.
 PATH_SEEDS = (0, 1, 2, 9)

@@ -12,10 +12,10 @@ from collections.abc import Callable
 import networkx as nx
 import numpy as np
 import pytest
-from ntp_mechanics.solvers.reference import naive_edges, naive_sccs
 
 from ntp_mechanics.model.dataset import Dataset, Sample
 from ntp_mechanics.model.tpg import TokenPriorityGraphs, graph_edges, reduced_samples
+from ntp_mechanics.solvers.reference import naive_edges, naive_sccs
 
 SEEDS = range(60)
 

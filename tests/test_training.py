@@ -19,6 +19,11 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from ntp_mechanics.app.cli import main
+from ntp_mechanics.app.weights import CONVENTION, load_weights, save_weights
+from ntp_mechanics.model.dataset import Dataset, DatasetError
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.subspaces import Subspace
 from ntp_mechanics.solvers.training import (
@@ -31,11 +36,6 @@ from ntp_mechanics.solvers.training import (
     smoothness_bound,
     train,
 )
-
-from ntp_mechanics.app.cli import main
-from ntp_mechanics.app.weights import CONVENTION, load_weights, save_weights
-from ntp_mechanics.model.dataset import Dataset, DatasetError
-from ntp_mechanics.model.tpg import TokenPriorityGraphs
 
 CPU = "cpu"
 

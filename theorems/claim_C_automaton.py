@@ -46,9 +46,9 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
+
 from ntp_mechanics.generators.automaton import automaton_inputs
 from ntp_mechanics.generators.graphs import GraphSpec
-
 from ntp_mechanics.kernel.claim_support import (
     CHAIN,
     DOC_CYCLE,

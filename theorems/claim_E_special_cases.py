@@ -41,7 +41,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import event, example, given
-from ntp_mechanics.solvers.finite import finite_component
 
 from ntp_mechanics.kernel.claim_support import (
     CHAIN,
@@ -61,6 +60,7 @@ from ntp_mechanics.kernel.evidence import attention_svm, judge_acyclic, judge_it
 from ntp_mechanics.kernel.fact_support import graph_datasets
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.solvers.finite import finite_component
 
 pytestmark = pytest.mark.theorem
 

@@ -35,15 +35,15 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
-from ntp_mechanics.generators.datasets import paper_datasets
-from ntp_mechanics.solvers.graph_svm import graph_svm
-from ntp_mechanics.solvers.subspaces import Subspace
 
+from ntp_mechanics.generators.datasets import paper_datasets
 from ntp_mechanics.kernel.conjectures import conjecture, inconclusive, observe, settle, vacuous
 from ntp_mechanics.kernel.fact_support import full_rank, graph_datasets
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, judge_decay, limit_of_decaying
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.subspaces import Subspace
 
 STEPS = 4000
 LR = 0.003

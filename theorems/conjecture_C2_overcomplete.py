@@ -37,16 +37,16 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+
 from ntp_mechanics.generators.datasets import paper_datasets
 from ntp_mechanics.generators.embeddings import overcomplete
-from ntp_mechanics.solvers.predictions import Predictions, predict
-
 from ntp_mechanics.kernel.conjectures import conjecture, inconclusive, observe, settle, vacuous
 from ntp_mechanics.kernel.evidence import judge_automaton, judge_iterates, judge_path, with_claim
 from ntp_mechanics.kernel.fact_support import overcomplete_datasets
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, record
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InfeasibleError
+from ntp_mechanics.solvers.predictions import Predictions, predict
 
 STEPS = 2000
 RECORD_AT = (125, 250, 500, 1000, 1500)

@@ -25,8 +25,6 @@ import cvxpy as cp
 import numpy as np
 import pytest
 from hypothesis import event, example, given, reject
-from ntp_mechanics.solvers.graph_svm import graph_svm
-from ntp_mechanics.solvers.reference import naive_graph_svm
 
 from ntp_mechanics.kernel.fact_support import (
     chain,
@@ -41,6 +39,8 @@ from ntp_mechanics.kernel.fact_support import (
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InfeasibleError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.reference import naive_graph_svm
 
 pytestmark = pytest.mark.fact
 

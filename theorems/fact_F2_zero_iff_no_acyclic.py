@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
-from ntp_mechanics.solvers.graph_svm import graph_svm
 
 from ntp_mechanics.kernel.fact_support import (
     chain,
@@ -32,6 +31,7 @@ from ntp_mechanics.kernel.fact_support import (
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.solvers.graph_svm import graph_svm
 
 pytestmark = pytest.mark.fact
 

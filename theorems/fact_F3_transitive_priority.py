@@ -21,8 +21,6 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
-from ntp_mechanics.solvers.graph_svm import graph_svm
-from ntp_mechanics.solvers.reference import longest_path_length
 
 from ntp_mechanics.kernel.fact_support import (
     chain,
@@ -35,6 +33,8 @@ from ntp_mechanics.kernel.fact_support import (
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import PriorityGraph, TokenPriorityGraphs
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.reference import longest_path_length
 
 pytestmark = pytest.mark.fact
 

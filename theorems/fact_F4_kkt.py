@@ -22,8 +22,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import event, example, given
-from ntp_mechanics.solvers.graph_svm import graph_svm
-from ntp_mechanics.solvers.subspaces import Subspace
 
 from ntp_mechanics.kernel.fact_support import (
     chain,
@@ -35,6 +33,8 @@ from ntp_mechanics.kernel.fact_support import (
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.subspaces import Subspace
 
 pytestmark = pytest.mark.fact
 

@@ -27,7 +27,6 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
-from ntp_mechanics.solvers.loss import LogLoss
 from scipy.special import logsumexp
 
 from ntp_mechanics.kernel.fact_support import (
@@ -41,6 +40,7 @@ from ntp_mechanics.kernel.fact_support import (
     two_cycle,
 )
 from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.solvers.loss import LogLoss
 
 pytestmark = pytest.mark.fact
 

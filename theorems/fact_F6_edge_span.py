@@ -24,8 +24,6 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
-from ntp_mechanics.solvers.loss import LogLoss
-from ntp_mechanics.solvers.subspaces import Subspace
 
 from ntp_mechanics.kernel.fact_support import (
     chain,
@@ -37,6 +35,8 @@ from ntp_mechanics.kernel.fact_support import (
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.subspaces import Subspace
 
 pytestmark = pytest.mark.fact
 

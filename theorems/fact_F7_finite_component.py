@@ -29,11 +29,6 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
-from ntp_mechanics.solvers.finite import finite_component
-from ntp_mechanics.solvers.graph_svm import graph_svm
-from ntp_mechanics.solvers.loss import LogLoss
-from ntp_mechanics.solvers.reference import naive_sccs
-from ntp_mechanics.solvers.subspaces import Subspace
 from scipy.special import logsumexp
 
 from ntp_mechanics.kernel.fact_support import (
@@ -47,6 +42,11 @@ from ntp_mechanics.kernel.fact_support import (
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.solvers.finite import finite_component
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.reference import naive_sccs
+from ntp_mechanics.solvers.subspaces import Subspace
 
 pytestmark = pytest.mark.fact
 

@@ -27,14 +27,10 @@ import numpy as np
 import pytest
 from hypothesis import event, example, given, reject
 from hypothesis import strategies as st
+
 from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
 from ntp_mechanics.generators.realise import realisations
 from ntp_mechanics.generators.seeded import shuffle_positions
-from ntp_mechanics.solvers.finite import finite_component
-from ntp_mechanics.solvers.graph_svm import graph_svm
-from ntp_mechanics.solvers.loss import LogLoss
-from ntp_mechanics.solvers.regpath import solve_radius
-
 from ntp_mechanics.kernel.fact_support import (
     MAX_K,
     chain,
@@ -50,6 +46,10 @@ from ntp_mechanics.kernel.fact_support import (
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.solvers.finite import finite_component
+from ntp_mechanics.solvers.graph_svm import graph_svm
+from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.regpath import solve_radius
 
 pytestmark = pytest.mark.fact
 
