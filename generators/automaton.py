@@ -8,7 +8,8 @@ such prediction is made.  :func:`automaton_inputs` draws both kinds from a
 :class:`~ntp_mechanics.generators.graphs.GraphSpec`.
 
 Source: Li et al., *Mechanics of Next Token Prediction with Self-Attention*,
-AISTATS 2024, section 4 (the automaton view of the trained layer).
+AISTATS 2024, its automaton view of the trained layer (hard retrieval of the
+highest-priority SCC, then soft composition over it).
 
 Example
 -------

@@ -1,6 +1,6 @@
 """Datasets first: Hypothesis strategies in the style of the paper's experiments.
 
-A *paper-style dataset* (Li et al., AISTATS 2024, section 6) has ``n`` sequences of
+A *paper-style dataset* (the experiments of Li et al., AISTATS 2024) has ``n`` sequences of
 ``T`` tokens drawn uniformly from ``[K]`` and, for each, a label drawn from the
 tokens of its own sequence (realizable labels, THEORY.md section 1); embeddings are
 random (unit-norm in the paper).  Its token-priority graphs are whatever the draw

@@ -15,7 +15,7 @@ its SCCs and depth are exactly what was asked for.  :mod:`ntp_mechanics.generato
 spec into a dataset whose graphs are exactly the spec.
 
 Source: Li, Huang, Ildiz, Rawat, Oymak, *Mechanics of Next Token Prediction with
-Self-Attention*, AISTATS 2024, Definition 1 (token-priority graph).
+Self-Attention*, AISTATS 2024, its definition of the token-priority graph.
 
 Example
 -------

@@ -11,7 +11,7 @@ samples and copies - none of which changes the graphs, while the copies and
 multiplicities do move ``W_fin`` (fact F8).
 
 Source: Li et al., *Mechanics of Next Token Prediction with Self-Attention*,
-AISTATS 2024, Definition 1.
+AISTATS 2024, its definition of the token-priority graph.
 
 Example
 -------

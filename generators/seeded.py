@@ -1,6 +1,6 @@
 """Seeded draws of the paper's random datasets, outside Hypothesis.
 
-The paper's experiments (Li et al., AISTATS 2024, section 6) use random unit-norm
+The paper's experiments (Li et al., AISTATS 2024) use random unit-norm
 embeddings and n sequences of T tokens drawn uniformly from ``[K]``, each labelled by a
 token drawn from its own sequence.  Benchmarks, the paper reproduction and unit-test
 fixtures need exactly these draws from an explicit seed, without Hypothesis; property

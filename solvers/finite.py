@@ -12,7 +12,8 @@ Solved with cvxpy as an exponential-cone program in an orthonormal basis of ``S_
 polished with Newton steps in fp64 and certified by the gradient norm on ``S_fin``
 (for a strictly convex smooth function that is the honest optimality measure).
 
-Source: Li et al., AISTATS 2024, Section 3 (soft composition) and Theorem 2.
+Source: Li et al., AISTATS 2024: the soft-composition component of its
+regularization-path result (``P_fin W_R -> W_fin``).
 
 Example
 -------

@@ -9,8 +9,8 @@ with a small enough step satisfies ``L(W(tau)) -> L*``.  If ``W_svm != 0``:
 if ``W_svm = 0``, ``W(tau)`` converges to a finite minimiser (``W_fin`` from zero).
 
 Source: Li et al., *Mechanics of Next Token Prediction with Self-Attention*,
-AISTATS 2024, Theorem 3 (gradient descent; the experiments use normalised GD, lr 0.01,
-4000 steps from zero).
+AISTATS 2024, its global-convergence result for gradient descent (the authors'
+experiments use normalised GD, lr 0.01, 4000 steps from PyTorch's default init).
 
 Assumptions, as strategies: :func:`ntp_mechanics.kernel.claim_support.claim_datasets`
 (full-rank embeddings, both generator routes, ``K <= 6``).

@@ -13,8 +13,8 @@ that reaches every other token present (a *dominating* token), the same holds wi
 that token's SCC.
 
 Source: Li et al., *Mechanics of Next Token Prediction with Self-Attention*,
-AISTATS 2024, section 4 (the automaton view: Theorem 2's decomposition read as
-retrieval of the highest-priority SCC followed by a softmax over it).
+AISTATS 2024, its automaton view: the regularization-path decomposition read as
+retrieval of the highest-priority SCC followed by a softmax over it.
 
 Assumptions, as strategies: :func:`ntp_mechanics.kernel.claim_support.claim_datasets` with an
 acyclic edge; fresh inputs from :func:`ntp_mechanics.generators.automaton.automaton_inputs` with a

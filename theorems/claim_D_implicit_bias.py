@@ -11,7 +11,7 @@ Graph-SVM, which is orthogonal to ``S_fin`` by fact F4) and ``P_fin W(tau) -> W_
 
 Source: conjectured by Tarzanagh, Li, Thrampoulidis, Oymak, *Transformers as Support
 Vector Machines* (2023); proven in Li et al., *Mechanics of Next Token Prediction with
-Self-Attention*, AISTATS 2024, Theorem 3.
+Self-Attention*, AISTATS 2024, its gradient-descent result (the formula made rigorous).
 
 Assumptions, as strategies: :func:`ntp_mechanics.kernel.claim_support.claim_datasets`.
 

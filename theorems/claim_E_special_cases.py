@@ -12,7 +12,8 @@ selected token per sequence, its label:
 finite minimiser, ``W_fin`` from zero initialisation.
 
 Source: Li et al., *Mechanics of Next Token Prediction with Self-Attention*,
-AISTATS 2024, section 3 (special cases of Theorems 2-3); Tarzanagh et al.,
+AISTATS 2024, the special cases of its path and gradient-descent results; Tarzanagh
+et al.,
 *Max-Margin Token Selection in Attention Mechanism*, NeurIPS 2023 (the attention SVM).
 
 Assumptions, as strategies: graph-first datasets with ``token_graphs(acyclic_only=True)``

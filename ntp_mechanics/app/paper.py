@@ -1,7 +1,7 @@
 """The paper's experiment: normalised GD on random datasets, against the theory.
 
 Li, Huang, Ildiz, Rawat, Oymak, *Mechanics of Next Token Prediction with
-Self-Attention*, AISTATS 2024, section 6 (THEORY.md section 7): vocabularies
+Self-Attention*, AISTATS 2024, its experiments (THEORY.md sections 7-8): vocabularies
 ``K in {6, 8}``, embedding dimension ``d = 8``, ``n in {4, 6, 10}`` sequences of
 ``T in {4, 6}`` tokens, random unit-norm embeddings, labels drawn from the sequence;
 normalised GD ``W <- W - lr grad L / ||grad L||_F`` with ``lr = 0.01`` for 4000 steps

@@ -511,7 +511,7 @@ def _paper_section(rep: Report) -> list[str]:
     n_trials = sum(c["trials"] for c in s["configs"])
     lines = [
         "## Paper reproduction", "",
-        f"Protocol of the paper's section 6: K in {list(pp.Ks)}, d = {pp.d}, n in "
+        f"Protocol of the paper's experiments: K in {list(pp.Ks)}, d = {pp.d}, n in "
         f"{list(pp.ns)}, T in {list(pp.Ts)}, {pp.trials_per_config} trials per configuration "
         f"and kind ({n_trials} datasets), random unit-norm embeddings, normalised GD with lr "
         f"{pp.lr} for {pp.steps} iterations from W = 0 (fp64), recorded every "

@@ -7,7 +7,7 @@ component (SCC), ``i ⇒_k j`` when j is reachable from i but not i from j.  An 
 *cyclic* when both ends share an SCC, *acyclic* otherwise.
 
 Source: Li, Huang, Ildiz, Rawat, Oymak, *Mechanics of Next Token Prediction with
-Self-Attention*, AISTATS 2024, Definition 1.
+Self-Attention*, AISTATS 2024, its definition of the token-priority graph.
 
 Example
 -------
