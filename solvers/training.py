@@ -2,8 +2,9 @@
 
 The model (Li, Huang, Ildiz, Rawat, Oymak, *Mechanics of Next Token Prediction with
 Self-Attention*, AISTATS 2024: its one-layer attention model and log-loss): sample i
-has tokens ``x_i`` and query ``k_i = x_i[-1]``; position t scores ``a_it = e_{x_it}^T W e_{k_i}`` and the attention
-``s_i = softmax(a_i)`` runs over the real (unpadded) positions only.
+has tokens ``x_i`` and query ``k_i = x_i[-1]``; position t scores
+``a_it = e_{x_it}^T W e_{k_i}`` and the attention ``s_i = softmax(a_i)`` runs over the
+real (unpadded) positions only.
 
 * head ``"attention"`` (the paper's model): ``p_i(v) = sum_{t: x_it = v} s_it`` and
   ``L(W) = mean_i -log p_i(y_i) = mean_i [logsumexp_t a_it - logsumexp_{t: x_it = y_i} a_it]``.

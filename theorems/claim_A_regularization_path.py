@@ -8,8 +8,8 @@ Claim.  Let ``W_R = argmin_{||W||_F <= R} L(W)``.  If ``W_svm != 0`` then, as
 
 Source: Y. Li, Y. Huang, M. E. Ildiz, A. S. Rawat, S. Oymak, *Mechanics of Next Token
 Prediction with Self-Attention*, AISTATS 2024, its regularization-path result
-(direction to the Graph-SVM, the S_fin part to W_fin); the single-token case is Tarzanagh et al., *Max-Margin Token Selection in Attention
-Mechanism*, NeurIPS 2023.
+(direction to the Graph-SVM, the S_fin part to W_fin); the single-token case is
+Tarzanagh et al., *Max-Margin Token Selection in Attention Mechanism*, NeurIPS 2023.
 
 Assumptions, as strategies: :func:`ntp_mechanics.kernel.claim_support.claim_datasets` - any
 realisable token-priority graphs (graph-first) or the paper's random sequences
