@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ntp_mechanics.app.gate import claim_of, summarise
-from ntp_mechanics.kernel.claims import CLAIMS
+from ntp_mechanics.app.gate import summarise
+from ntp_mechanics.kernel.claims import CLAIMS, claim_of_file
 
 
 def passing_run() -> dict[str, dict[str, Any]]:
@@ -38,7 +38,7 @@ def test_unit_test_failure_fails() -> None:
 
 
 def test_missing_theorem_is_not_run() -> None:
-    run = {k: v for k, v in passing_run().items() if claim_of(k) != ("C", "theorem")}
+    run = {k: v for k, v in passing_run().items() if claim_of_file(k) != ("theorem", "C")}
     assert summarise(run, [], False)["not_run"] == ["C"]
     assert summarise(run, [], False, require_all=False)["not_run"] == []
 

@@ -21,8 +21,9 @@ Evidence comes from three places, none of which needs a conftest change:
   pytest-xdist too); each entry also keeps the number of decided Hypothesis examples
   (:func:`hypothesis_examples`) and, for a failure, the first line of its error;
 * the verdict log: claim modules call :func:`ntp_mechanics.kernel.verdict.record`, which
-  appends one JSON line per verdict to ``$NTP_VERDICT_LOG`` (:func:`read_verdicts`);
-  claim ids such as ``"B-control"`` mark negative controls;
+  appends one JSON line per verdict to ``$NTP_VERDICT_LOG`` (format and reader in the
+  claim ledger, :mod:`ntp_mechanics.kernel.claims`); claim ids such as ``"B-control"``
+  mark negative controls;
 * the conjecture plugin's ``conjectures.json`` (:mod:`ntp_mechanics.kernel.conjectures`).
 
 ``python -m ntp_mechanics.app.gate OUTCOMES.json [PYTEST ARGS...]`` runs ``pytest.main``
@@ -33,10 +34,9 @@ a subprocess, to keep pytest's module caches out of its own process).
 
 Example
 -------
->>> claim_of("theorems/fact_F3_transitive_priority.py::test_transitive_margins")
-('F3', 'fact')
->>> claim_of("tests/test_tpg.py::test_sccs") is None
-True
+>>> summarise({"theorems/fact_F2_zero_iff_no_acyclic.py::test_x": {"outcome": "failed"}},
+...           [], gate_conjectures=False)["failures"]
+['theorems/fact_F2_zero_iff_no_acyclic.py::test_x']
 >>> hypothesis_examples("  - during generate phase (0.50 seconds):\\n"
 ...                     "    - 9 passing, 0 failing, and 2 invalid test cases")
 9
@@ -53,15 +53,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ntp_mechanics.kernel.claims import KINDS, claim_of_file
+from ntp_mechanics.kernel.claims import (
+    DIR_ENV,
+    GATE_ENV,
+    PROFILE_ENV,
+    VERDICT_LOG_ENV,
+    group_by_claim,
+    read_verdicts,
+)
 
 __all__ = [
-    "KINDS",
     "OutcomePlugin",
     "ProgressPlugin",
-    "claim_of",
     "hypothesis_examples",
-    "read_verdicts",
     "run_pytest",
     "summarise",
 ]
@@ -161,86 +165,52 @@ def hypothesis_examples(stats: str) -> int:
     return total
 
 
-def claim_of(nodeid: str) -> tuple[str, str] | None:
-    """``(claim id, kind)`` of a test from its module name, e.g. ``claim_A_...``."""
-    found = claim_of_file(nodeid)
-    return (found[1], found[0]) if found else None
-
-
 def summarise(outcomes: dict[str, dict[str, Any]], verdict_lines: list[dict[str, Any]],
               gate_conjectures: bool, require_all: bool = True) -> dict[str, Any]:
-    """Per-claim outcomes and verdict counts; the failures that fail the gate.
+    """Per-claim outcomes and verdict counts (the ledger's :func:`group_by_claim`); the
+    failures that fail the gate.
 
     With ``require_all`` a theorem or fact that ran no test (module missing, or all
     deselected) fails the gate too: a gate that checks nothing must not pass.
     """
-    from ntp_mechanics.kernel.claims import all_claims
-
-    per_claim: dict[str, dict[str, Any]] = {
-        c.id: {"kind": c.kind, "module": c.module, "statement": c.statement,
-               "tests": Counter(), "seconds": 0.0, "verdicts": Counter(),
-               "control_verdicts": Counter()}
-        for c in all_claims()
-    }
-    failures, other_failures = [], []
-    for nodeid, entry in sorted(outcomes.items()):
-        owner = claim_of(nodeid)
-        bad = entry["outcome"] in ("failed", "error")
-        if owner is None:
-            if bad:
-                other_failures.append(nodeid)
-            continue
-        cid, kind = owner
-        row = per_claim.setdefault(cid, {"kind": kind, "module": None, "statement": "",
-                                         "tests": Counter(), "seconds": 0.0,
-                                         "verdicts": Counter(), "control_verdicts": Counter()})
-        row["tests"][entry["outcome"]] += 1
-        row["seconds"] += entry["duration"]
+    evidence = group_by_claim(outcomes, verdict_lines)
+    per_claim: dict[str, dict[str, Any]] = {}
+    failures: list[str] = []
+    for cid, ev in evidence.claims.items():
+        tests = Counter(e["outcome"] for e in ev.tests.values())
         # a conjecture's counterexample is an xfail unless gated, so a failed conjecture
         # test here is a crash or a failed negative control: always a failure
-        if bad:
-            failures.append(nodeid)
-    for line in verdict_lines:
-        base, _, control = str(line.get("claim", "")).partition("-")
-        if base in per_claim:
-            key = "control_verdicts" if control else "verdicts"
-            per_claim[base][key][line.get("verdict", "?")] += 1
-    empty = [cid for cid, row in per_claim.items()
-             if require_all and row["kind"] in ("theorem", "fact") and not row["tests"]["passed"]]
-    for row in per_claim.values():
-        t = row["tests"]
-        row["status"] = ("not run" if not t else "fail" if t["failed"] + t["error"]
-                         else "pass" if t["passed"] else "skipped")
-        row["gated"] = row["kind"] != "conjecture" or gate_conjectures
-        for key in ("tests", "verdicts", "control_verdicts"):
-            row[key] = dict(row[key])
-        row["seconds"] = round(row["seconds"], 2)
-    return {"claims": per_claim, "failures": failures + other_failures,
-            "not_run": empty}
-
-
-def read_verdicts(path: Path) -> list[dict[str, Any]]:
-    """The verdict log's JSON lines (a torn line from a killed worker is skipped)."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn line from a killed worker: skip, never crash the gate
-    return out
+        failures += [n for n, e in ev.tests.items() if e["outcome"] in ("failed", "error")]
+        per_claim[cid] = {
+            "kind": ev.claim.kind, "module": ev.claim.module, "statement": ev.claim.statement,
+            "tests": dict(tests),
+            "seconds": round(sum(float(e.get("duration", 0.0)) for e in ev.tests.values()), 2),
+            "verdicts": dict(Counter(v.get("verdict", "?") for v in ev.verdicts)),
+            "control_verdicts": dict(Counter(v.get("verdict", "?") for v in ev.controls)),
+            "status": ("not run" if not tests else "fail" if tests["failed"] + tests["error"]
+                       else "pass" if tests["passed"] else "skipped"),
+            "gated": ev.claim.kind != "conjecture" or gate_conjectures,
+        }
+    other = [n for n, e in evidence.other_tests.items() if e["outcome"] in ("failed", "error")]
+    empty = [cid for cid, row in per_claim.items() if require_all
+             and row["kind"] in ("theorem", "fact") and not row["tests"].get("passed")]
+    return {"claims": per_claim, "failures": sorted(failures) + other, "not_run": empty}
 
 
 def isolated_pytest_args(paths: Sequence[Path]) -> list[str]:
     """pytest options that make a run of ``paths`` independent of the current folder's
     configuration: the package's own ``pytest.ini``, no cache, and as root the folder
-    that holds them all (test ids are relative to it, so they name their modules)."""
+    that holds them all (test ids are relative to it, so they name their modules).
+    Conjecture records go to ``$NTP_CONJECTURE_DIR`` or ``./.ntp-mechanics``, never
+    under that root (which may be far above the current folder)."""
+    from ntp_mechanics.kernel.conjectures import DEFAULT_DIR
+
     ini = Path(__file__).with_name("pytest.ini")
     folders = [str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve())
                for p in paths]
     root = os.path.commonpath(folders) if folders else os.getcwd()
-    return ["-c", str(ini), "--rootdir", root, "-p", "no:cacheprovider"]
+    conj = os.environ.get(DIR_ENV) or str(Path.cwd() / DEFAULT_DIR)
+    return ["-c", str(ini), "--rootdir", root, "-p", "no:cacheprovider", "--conjecture-dir", conj]
 
 
 def suite_paths(paths: Sequence[str] = ()) -> list[str]:
@@ -307,10 +277,6 @@ def run(args: Any) -> int:
     import time
 
     import pytest
-
-    from ntp_mechanics.generators.profiles import PROFILE_ENV
-    from ntp_mechanics.kernel.conjectures import GATE_ENV
-    from ntp_mechanics.kernel.verdict import VERDICT_LOG_ENV
 
     for path in args.paths:
         if not Path(path).exists():

@@ -5,9 +5,15 @@ configuration.  The plugin
 
 * registers the markers ``theorem``, ``fact``, ``conjecture``, ``slow`` and ``gpu``
   (``gpu`` tests skip where ``torch.cuda.is_available()`` is False);
-* registers the Hypothesis profiles ``ci``, ``dev`` and ``thorough``
-  (:mod:`ntp_mechanics.generators.profiles`) and loads the one named by
-  ``$NTP_HYPOTHESIS_PROFILE`` unless ``--hypothesis-profile`` is given;
+* selects Hypothesis settings without touching a user's own: the profiles ``ci``,
+  ``dev`` and ``thorough`` (:mod:`ntp_mechanics.generators.profiles`) are registered
+  only when the session names one (``--hypothesis-profile`` or
+  ``$NTP_HYPOTHESIS_PROFILE``, which it then loads); otherwise the package's own claim
+  modules (:mod:`ntp_mechanics.theorems`) are imported under ``dev`` - no deadline,
+  their examples take seconds - and every other module under the user's settings;
+* uses the example database named by ``$NTP_HYPOTHESIS_DATABASE`` (:func:`example_database`:
+  a folder, or ``github:OWNER/REPO[/ARTIFACT]`` for the artifact a CI run uploaded), so
+  a counterexample found on CI replays on a laptop;
 * collects claim modules by their file names (``claim_<ID>_*.py``, ``fact_<ID>_*.py``,
   ``conjecture_<ID>_*.py``) wherever they are, so ``pytest --pyargs
   ntp_mechanics.theorems`` and a user's own ``conjecture_C9_mine.py`` run as they are;
@@ -21,12 +27,14 @@ Loading it costs neither torch nor cvxpy.
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from ntp_mechanics.kernel.claims import CLAIM_FILE
+from ntp_mechanics.kernel.claims import CLAIM_FILE, DATABASE_ENV, PROFILE_ENV, theorems_dir
 
 pytest_plugins = ["ntp_mechanics.kernel.conjectures"]
 
@@ -36,16 +44,92 @@ MARKERS = (
     "slow: long-running (trains attention for thousands of steps)",
     "gpu: needs CUDA; skipped when torch.cuda.is_available() is False",
 )
+LOCAL_DATABASE = ".hypothesis/examples"  # Hypothesis's own default folder
 
 
+def example_database(spec: str) -> Any:
+    """The Hypothesis example database ``spec`` names.
+
+    ``github:OWNER/REPO`` (optionally ``/ARTIFACT``, default ``hypothesis-example-db``):
+    the local folder ``.hypothesis/examples`` read-write, multiplexed with the latest
+    artifact of that name uploaded by the repository's GitHub Actions runs, read-only
+    (:class:`hypothesis.database.GitHubArtifactDatabase`; needs ``$GITHUB_TOKEN``; no
+    network until a test runs).  Anything else is a folder, read-write.
+
+    >>> type(example_database("github:me/repo")).__name__
+    'MultiplexedDatabase'
+    """
+    from hypothesis.database import (
+        DirectoryBasedExampleDatabase,
+        GitHubArtifactDatabase,
+        MultiplexedDatabase,
+        ReadOnlyDatabase,
+    )
+
+    if not spec.startswith("github:"):
+        return DirectoryBasedExampleDatabase(spec)
+    owner, _, rest = spec.removeprefix("github:").partition("/")
+    repo, _, artifact = rest.partition("/")
+    if not owner or not repo:
+        raise pytest.UsageError(f"{DATABASE_ENV}={spec!r}: expected github:OWNER/REPO[/ARTIFACT]")
+    shared = GitHubArtifactDatabase(owner, repo, artifact_name=artifact or "hypothesis-example-db")
+    return MultiplexedDatabase(DirectoryBasedExampleDatabase(LOCAL_DATABASE),
+                               ReadOnlyDatabase(shared))
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis's plugin loads --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
-    from ntp_mechanics.generators.profiles import PROFILE_ENV, load_profile_from_env
+    from hypothesis import settings
 
-    # Hypothesis's own option wins; its plugin applies it after this hook
-    if os.environ.get(PROFILE_ENV) and not config.getoption("hypothesis_profile", None):
-        load_profile_from_env()
+    from ntp_mechanics.generators import profiles
+
+    option = config.getoption("hypothesis_profile", None)
+    env = os.environ.get(PROFILE_ENV)
+    asked = tuple(n for n in (option, env) if n in profiles.PROFILES)
+    profiles.register(asked)  # only the names this session asks for (and OWN)
+    _CHOSEN.update(asked)
+    database = os.environ.get(DATABASE_ENV)
+    if database:
+        # a database needs random generation: derandomize=True implies database=None
+        db = example_database(database)
+        target = option or env or settings.get_current_profile_name()
+        for name in {target, profiles.OWN}:
+            settings.register_profile(name, settings.get_profile(name), derandomize=False,
+                                      database=db)
+    if env and not option:  # Hypothesis's own option wins; its plugin applies it next
+        settings.load_profile(env)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, None]:
+    """Import the package's own claim modules under ``dev`` unless the session chose
+    one of the package's profiles: Hypothesis reads the active profile when a test is
+    decorated, so this sets theirs and leaves the user's modules alone."""
+    path = getattr(collector, "path", None)
+    own = isinstance(collector, pytest.File) and path is not None and _own_claim_module(path)
+    from hypothesis import settings
+
+    from ntp_mechanics.generators import profiles
+
+    current = settings.get_current_profile_name()
+    if not own or current in _CHOSEN:
+        yield
+        return
+    settings.load_profile(profiles.OWN)
+    try:
+        yield
+    finally:
+        settings.load_profile(current)
+
+
+def _own_claim_module(path: Path) -> bool:
+    return bool(CLAIM_FILE.match(path.name)) and path.parent.resolve() == _THEOREMS
+
+
+_THEOREMS = theorems_dir().resolve()
+_CHOSEN: set[str] = set()  # the package's profiles this session asked for by name
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:

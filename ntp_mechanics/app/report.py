@@ -154,8 +154,8 @@ def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> Cla
     output goes to ``out/pytest.log``, conjecture records to ``out/conjectures/``."""
     from tqdm import tqdm
 
-    from ntp_mechanics.app.gate import PROGRESS_PREFIX, read_verdicts
-    from ntp_mechanics.kernel.verdict import VERDICT_LOG_ENV
+    from ntp_mechanics.app.gate import PROGRESS_PREFIX
+    from ntp_mechanics.kernel.claims import GATE_ENV, PROFILE_ENV, VERDICT_LOG_ENV, read_verdicts
 
     conj_dir = out / "conjectures"
     (conj_dir / "conjectures.json").unlink(missing_ok=True)  # never merge stale records
@@ -163,8 +163,8 @@ def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> Cla
         outcomes_path, log = Path(tmp) / "outcomes.json", Path(tmp) / "verdicts.jsonl"
         cmd = pytest_command(plan, outcomes_path, conj_dir)
         env = dict(os.environ, **{VERDICT_LOG_ENV: str(log),
-                                  "NTP_HYPOTHESIS_PROFILE": plan.hypothesis_profile})
-        env.pop("NTP_GATE_CONJECTURES", None)  # the report records conjectures, never gates
+                                  PROFILE_ENV: plan.hypothesis_profile})
+        env.pop(GATE_ENV, None)  # the report records conjectures, never gates
         # tiny tensors: with one xdist worker per core, torch's intra-op threads only
         # oversubscribe the cores (the 100x slowdown once seen here was subnormal
         # arithmetic, fixed in ntp_mechanics.solvers.training)
@@ -235,22 +235,16 @@ def _is_assertion(message: str) -> bool:
 def claim_rows(run: ClaimsRun, claim_ids: Sequence[str] | None = None) -> list[ClaimRow]:
     """One :class:`ClaimRow` per claim of the registry, in registry order; claims outside
     ``claim_ids`` (when given) are listed as not run (inconclusive, not failed)."""
-    from ntp_mechanics.app.gate import claim_of
-    from ntp_mechanics.kernel.claims import all_claims
+    from ntp_mechanics.kernel.claims import group_by_claim
 
-    tests: dict[str, dict[str, dict[str, Any]]] = {c.id: {} for c in all_claims()}
-    for nodeid, entry in run.outcomes.items():
-        owner = claim_of(nodeid)
-        if owner is not None and owner[0] in tests:
-            tests[owner[0]][nodeid] = entry
+    evidence = group_by_claim(run.outcomes, run.verdicts, run.conjectures)
     rows = []
-    for c in all_claims():
-        selected = claim_ids is None or c.id in claim_ids
-        if c.kind == "conjecture":
-            row = _conjecture_row(c, tests[c.id], run.conjectures)
+    for cid, ev in evidence.claims.items():
+        selected = claim_ids is None or cid in claim_ids
+        if ev.claim.kind == "conjecture":
+            row = _conjecture_row(ev.claim, ev.tests, ev.conjectures)
         else:
-            lines = [v for v in run.verdicts if v.get("claim") == c.id]
-            row = _claim_row(c, tests[c.id], lines, required=selected)
+            row = _claim_row(ev.claim, ev.tests, ev.verdicts, required=selected)
         if not selected:
             row = replace(row, notes=("not selected in this run",), failed=False)
         rows.append(row)
@@ -332,8 +326,7 @@ def _worst_theorem(cid: str, lines: list[dict[str, Any]]) -> str:
 
 
 def _conjecture_row(c: Any, entries: Mapping[str, dict[str, Any]],
-                    records: list[dict[str, Any]]) -> ClaimRow:
-    recs = [r for r in records if r.get("id") == c.id]
+                    recs: list[dict[str, Any]]) -> ClaimRow:
     held = sum(int(r.get("cases", 0)) for r in recs)
     incon = sum(int(r.get("inconclusive", 0)) for r in recs)
     vac = sum(int(r.get("vacuous", 0)) for r in recs)

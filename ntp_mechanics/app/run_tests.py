@@ -44,7 +44,7 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import pytest
 
-    from ntp_mechanics.generators.profiles import PROFILE_ENV
+    from ntp_mechanics.kernel.claims import PROFILE_ENV
 
     for path in args.paths:
         if not Path(path).exists():

@@ -9,7 +9,8 @@
 * **The paper's small cases** (:data:`CHAIN`, :data:`TWO_CYCLE`, ...) and a fixed-seed
   random case in the paper's own protocol (:data:`PAPER_RANDOM`: K = d = 8, n = 10,
   T = 6, unit-norm embeddings), used as ``@example``s and as the cases that must
-  reach CONSISTENT, so no claim module can pass vacuously.
+  reach CONSISTENT, so no claim module can pass vacuously.  They live in the gallery
+  (:mod:`ntp_mechanics.kernel.gallery`) and are re-exported here.
 * **Caches.**  Predictions and gradient-descent runs are cached per dataset
   (:class:`~ntp_mechanics.model.dataset.Dataset` is hashable), so a property test, its
   negative control and the next claim module share one solve and one training run.
@@ -34,6 +35,16 @@ from hypothesis.strategies import SearchStrategy
 from ntp_mechanics.generators.datasets import describe, paper_datasets
 from ntp_mechanics.kernel.evidence import MARGIN_LADDER, PathPoint, sound_path
 from ntp_mechanics.kernel.fact_support import MAX_K, full_rank, graph_datasets
+from ntp_mechanics.kernel.gallery import (
+    CHAIN,
+    DOC_CYCLE,
+    MIXED_TWO_QUERIES,
+    PAPER_RANDOM,
+    PAPER_RANDOM_ACYCLIC,
+    STRONGLY_CONNECTED,
+    TWO_CYCLE,
+    paper_random,
+)
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, record
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
@@ -78,47 +89,6 @@ def paper_first() -> SearchStrategy[Dataset]:
 def claim_datasets(**graph_kw: object) -> SearchStrategy[Dataset]:
     """Either generator route (graph-first takes ``graph_kw``); full-rank embeddings."""
     return st.one_of(graph_datasets(**graph_kw), paper_first())
-
-
-# -- the paper's small cases -----------------------------------------------------------
-def _eye(K: int, samples: list[tuple[tuple[int, ...], int]], name: str) -> Dataset:
-    return Dataset.from_arrays(np.eye(K), samples, name)
-
-
-CHAIN = _eye(3, [((0, 1, 2), 0), ((1, 2), 1)], "chain 0 > 1 > 2")
-"""``G^(2)``: 0 -> 1 -> 2 and 0 -> 2, all SCCs single tokens (acyclic, claim E)."""
-TWO_CYCLE = _eye(3, [((0, 1, 2), 0), ((1, 0, 2), 1)], "2-cycle over the query")
-"""``G^(2)``: 0 <-> 1 above the query 2 (one cyclic SCC above a sink)."""
-DOC_CYCLE = _eye(3, [((0, 1, 2), 0), ((0, 1, 1, 2), 1), ((0, 2), 0)], "weighted 2-cycle")
-"""0 <-> 1 above 2, with label 1 repeated: ``W_fin != 0`` (soft composition matters)."""
-STRONGLY_CONNECTED = _eye(3, [((0, 1, 2), 0), ((1, 2), 1), ((0, 2), 2)], "strongly connected")
-"""``G^(2)`` strongly connected on {0, 1, 2}: ``W_svm = 0`` (claim E)."""
-MIXED_TWO_QUERIES = _eye(
-    4, [((0, 1, 3), 0), ((1, 0, 3), 1), ((1, 2, 3), 1), ((2, 0, 2), 2), ((0, 2), 0)],
-    "two queries, cycle above a chain",
-)
-"""``G^(3)``: {0, 1} cyclic above the sinks 2 and 3; ``G^(2)``: 0 <-> 2 (two queries)."""
-
-
-def paper_random(seed: int = 0, K: int = 8, d: int = 8, n: int = 10, T: int = 6) -> Dataset:
-    """THEORY.md section 7's protocol: unit-norm E, uniform tokens, label from the sequence."""
-    rng = np.random.default_rng(seed)
-    while True:
-        E = rng.standard_normal((K, d))
-        E /= np.linalg.norm(E, axis=1, keepdims=True)
-        if np.linalg.cond(E @ E.T) <= 1e3:
-            break
-    pairs = []
-    for _ in range(n):
-        toks = [int(t) for t in rng.integers(0, K, T)]
-        pairs.append((toks, int(rng.choice(toks))))
-    return Dataset.from_arrays(E, pairs, f"paper-random-{seed}")
-
-
-PAPER_RANDOM = paper_random(2)
-"""Seed 2: ``||W_svm|| = 8.9``, ``dim S_fin = 2``, ``||W_fin|| = 0.78`` (both parts matter)."""
-PAPER_RANDOM_ACYCLIC = paper_random(0)
-"""Seed 0: every SCC a single token (``W_fin = 0``), ``||W_svm|| = 3.9``."""
 
 
 # -- cached computations -----------------------------------------------------------------

@@ -1,4 +1,17 @@
-"""The registry of claims the suite checks, and ``ntp-mechanics claims [--json]``.
+"""The claim ledger: the claims the suite checks, how their evidence is named and grouped.
+
+The one home of
+
+* the registry (:data:`CLAIMS`, :func:`all_claims`, ``ntp-mechanics claims [--json]``);
+* the claim-id syntax (:data:`CLAIM_ID`, :data:`CLAIM_FILE`, :func:`claim_of_file`);
+* the environment names the package reads (:data:`VERDICT_LOG_ENV`,
+  :data:`PROFILE_ENV`, :data:`GATE_ENV`, :data:`DIR_ENV`, :data:`DATABASE_ENV`);
+* the verdict log: one JSON line per verdict, written by
+  :func:`ntp_mechanics.kernel.verdict.record` through :func:`append_verdict` and read
+  back by :func:`read_verdicts`;
+* per-claim aggregation (:func:`group_by_claim`): test outcomes, verdict-log lines and
+  conjecture records sorted by claim, the one grouping step behind both
+  ``ntp-mechanics gate`` and ``ntp-mechanics report``.
 
 A *claim* is one statement of THEORY.md, named by its id: the paper's theorems
 (A-E, section 5), the exact facts (F1-F8, section 4) and the conjectures beyond the
@@ -22,27 +35,66 @@ Example
 'fact'
 >>> statement_of("C4", "'C4: W_svm is orthogonal to W_fin.'")
 'W_svm is orthogonal to W_fin.'
+>>> ev = group_by_claim({"theorems/fact_F2_zero.py::test_x": {"outcome": "passed"},
+...                      "tests/test_tpg.py::test_y": {"outcome": "failed"}},
+...                     [{"claim": "F2", "verdict": "consistent"},
+...                      {"claim": "F2-control", "verdict": "contradicts"}])
+>>> list(ev.claims["F2"].tests), len(ev.claims["F2"].verdicts), len(ev.claims["F2"].controls)
+(['theorems/fact_F2_zero.py::test_x'], 1, 1)
+>>> list(ev.other_tests)
+['tests/test_tpg.py::test_y']
 """
 
 from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "CLAIMS",
+    "CLAIM_FILE",
+    "CLAIM_ID",
+    "DATABASE_ENV",
+    "DIR_ENV",
+    "GATE_ENV",
+    "PROFILE_ENV",
+    "VERDICT_LOG_ENV",
     "Claim",
+    "ClaimEvidence",
+    "Evidence",
     "all_claims",
+    "append_verdict",
     "claim",
+    "claim_of_file",
     "discovered",
+    "group_by_claim",
     "module_path",
+    "read_verdicts",
     "registry",
     "statement_of",
     "theorems_dir",
 ]
+
+# -- the environment names the package reads, in one place ---------------------------------
+# (the ledger sits at the bottom of the kernel and imports no other layer, so every layer
+# above it can name them; the generators below only register profiles and read nothing)
+VERDICT_LOG_ENV = "NTP_VERDICT_LOG"
+"""When set, :func:`ntp_mechanics.kernel.verdict.record` appends every verdict to this file."""
+PROFILE_ENV = "NTP_HYPOTHESIS_PROFILE"
+"""The Hypothesis profile the pytest plugin loads (``ci``, ``dev``, ``thorough``)."""
+GATE_ENV = "NTP_GATE_CONJECTURES"
+"""``1``: a conjecture counterexample fails the run (as ``--gate-conjectures``)."""
+DIR_ENV = "NTP_CONJECTURE_DIR"
+"""Where conjecture records and counterexample files go (as ``--conjecture-dir``)."""
+DATABASE_ENV = "NTP_HYPOTHESIS_DATABASE"
+"""Hypothesis's example database for the session: a folder, or ``github:OWNER/REPO``
+(:class:`hypothesis.database.GitHubArtifactDatabase`, read-only); see the plugin."""
 
 _PREFIX = {"theorem": "claim", "fact": "fact", "conjecture": "conjecture"}
 KINDS = {prefix: kind for kind, prefix in _PREFIX.items()}  # file prefix -> claim kind
@@ -177,3 +229,80 @@ def all_claims() -> tuple[Claim, ...]:
 def registry() -> list[dict[str, str | None]]:
     """Every claim, listed or discovered, as a JSON-ready dict (with its module path)."""
     return [asdict(c) | {"module": c.module} for c in all_claims()]
+
+
+# -- the verdict log -------------------------------------------------------------------------
+def append_verdict(path: str | Path, test: str, result: Mapping[str, Any]) -> None:
+    """Append one verdict (``ClaimResult.to_dict()``) as a JSON line ``{"test", "claim",
+    "verdict", "reason", "metrics"}``; a negative control's claim is ``"<id>-control"``."""
+    line = json.dumps({"test": test, **result}, default=str)
+    with open(path, "a", encoding="utf-8") as fh:  # O_APPEND: one write per line, safe
+        fh.write(line + "\n")                      # across pytest-xdist workers
+
+
+def read_verdicts(path: str | Path) -> list[dict[str, Any]]:
+    """The verdict log's lines (a torn line from a killed worker is skipped, never fatal)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+# -- per-claim aggregation -------------------------------------------------------------------
+@dataclass
+class ClaimEvidence:
+    """Everything one run says about one claim.
+
+    ``tests`` maps the node ids of its module's tests to their outcome entries;
+    ``verdicts`` are its verdict-log lines, ``controls`` those of its negative controls
+    (claim ``"<id>-control"``); ``conjectures`` its conjecture-plugin records.
+    """
+
+    claim: Claim
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    controls: list[dict[str, Any]] = field(default_factory=list)
+    conjectures: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Evidence:
+    """:func:`group_by_claim`'s result: per claim (registry order, then claims met only
+    in the run, e.g. a user's own ``claim_X9_*.py``) and the tests of no claim."""
+
+    claims: dict[str, ClaimEvidence]
+    other_tests: dict[str, dict[str, Any]]
+
+
+def group_by_claim(outcomes: Mapping[str, dict[str, Any]],
+                   verdicts: Iterable[Mapping[str, Any]] = (),
+                   conjectures: Iterable[Mapping[str, Any]] = ()) -> Evidence:
+    """Sort a run's evidence by claim: test outcomes by their module's file name
+    (:func:`claim_of_file`), verdict lines by their ``claim`` field (``"B-control"`` is
+    B's control), conjecture records by their ``id``.  Lines and records of claims
+    neither registered nor run are dropped."""
+    claims = {c.id: ClaimEvidence(c) for c in all_claims()}
+    other: dict[str, dict[str, Any]] = {}
+    for nodeid, entry in sorted(outcomes.items()):
+        owner = claim_of_file(nodeid)
+        if owner is None:
+            other[nodeid] = entry
+            continue
+        kind, cid = owner
+        if cid not in claims:
+            claims[cid] = ClaimEvidence(Claim(cid, kind, "", ""))
+        claims[cid].tests[nodeid] = entry
+    for line in verdicts:
+        base, _, control = str(line.get("claim", "")).partition("-")
+        if base in claims:
+            (claims[base].controls if control else claims[base].verdicts).append(dict(line))
+    for rec in conjectures:
+        if rec.get("id") in claims:
+            claims[str(rec["id"])].conjectures.append(dict(rec))
+    return Evidence(claims, other)

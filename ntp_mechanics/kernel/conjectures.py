@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
-from ntp_mechanics.kernel.claims import claim_of_file
+from ntp_mechanics.kernel.claims import DIR_ENV, GATE_ENV, claim_of_file
 
 if TYPE_CHECKING:
     from ntp_mechanics.kernel.verdict import ClaimResult
@@ -79,8 +79,6 @@ __all__ = [
     "vacuous",
 ]
 
-GATE_ENV = "NTP_GATE_CONJECTURES"
-DIR_ENV = "NTP_CONJECTURE_DIR"
 DEFAULT_DIR = ".ntp-mechanics"
 PROPERTY_KEY = "ntp_conjecture"  # key of the record in a test report's user_properties
 SUMMARY_FILE = "conjectures.json"

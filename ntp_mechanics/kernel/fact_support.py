@@ -27,6 +27,7 @@ from ntp_mechanics.generators.datasets import paper_datasets
 from ntp_mechanics.generators.embeddings import embeddings
 from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
 from ntp_mechanics.generators.realise import realisations
+from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE, eye_dataset
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
@@ -138,23 +139,19 @@ def rotation(draw: st.DrawFn, d: int) -> np.ndarray:
     return q * np.sign(np.diag(r))
 
 
-def eye_dataset(K: int, samples: list[tuple[tuple[int, ...], int]]) -> Dataset:
-    return Dataset.from_arrays(np.eye(K), samples)
-
-
 def chain() -> Dataset:
-    """The paper's chain: ``G^(2)`` = 0 -> 1 -> 2 (and 0 -> 2), priority 0 > 1 > 2."""
-    return eye_dataset(3, [((0, 1, 2), 0), ((1, 2), 1)])
+    """The paper's chain :data:`~ntp_mechanics.kernel.gallery.CHAIN` (priority 0 > 1 > 2)."""
+    return CHAIN
 
 
 def two_cycle() -> Dataset:
-    """A 2-cycle 0 <-> 1 above the query 2 in ``G^(2)``."""
-    return eye_dataset(3, [((0, 1, 2), 0), ((1, 0, 2), 1)])
+    """:data:`~ntp_mechanics.kernel.gallery.TWO_CYCLE`: 0 <-> 1 above the query 2."""
+    return TWO_CYCLE
 
 
 def strongly_connected() -> Dataset:
-    """``G^(2)`` strongly connected on {0, 1, 2} (no acyclic edge)."""
-    return eye_dataset(3, [((0, 1, 2), 0), ((1, 2), 1), ((0, 2), 2)])
+    """:data:`~ntp_mechanics.kernel.gallery.STRONGLY_CONNECTED`: no acyclic edge."""
+    return STRONGLY_CONNECTED
 
 
 def spec_of(ds: Dataset) -> GraphSpec:

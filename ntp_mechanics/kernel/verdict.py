@@ -49,6 +49,9 @@ from typing import Any
 
 import numpy as np
 
+# the verdict log's variable and line format belong to the claim ledger (read by the gate)
+from ntp_mechanics.kernel.claims import VERDICT_LOG_ENV, append_verdict
+
 __all__ = [
     "VERDICT_LOG_ENV",
     "ClaimResult",
@@ -60,8 +63,6 @@ __all__ = [
     "record",
 ]
 
-VERDICT_LOG_ENV = "NTP_VERDICT_LOG"
-"""When set, :func:`record` appends one JSON line per verdict to this file (CI gate)."""
 
 
 class Verdict(str, Enum):
@@ -145,9 +146,7 @@ def record(result: ClaimResult, test: str = "") -> None:
         pass
     path = os.environ.get(VERDICT_LOG_ENV)
     if path:
-        line = json.dumps({"test": test, **result.to_dict()}, default=str)
-        with open(path, "a", encoding="utf-8") as fh:  # O_APPEND: safe across workers
-            fh.write(line + "\n")
+        append_verdict(path, test, result.to_dict())
 
 
 # -- decaying sequences ------------------------------------------------------------------

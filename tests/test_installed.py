@@ -1,0 +1,170 @@
+"""Installed use: the wheel, installed non-editable into a fresh virtual environment,
+works from any folder with no checkout, conftest or configuration.
+
+One module-scoped fixture builds the wheel from a copy of the package's sources (so no
+``build/`` folder in the checkout can leak stale files into it), creates a virtual
+environment in a temporary folder outside the checkout and installs the wheel with the
+pinned constraints (``ci/constraints.txt``; about a minute with pip's cache).  Every
+command then runs with that environment's executables, from an empty temporary folder,
+in an environment without the checkout's variables:
+
+* ``ntp-mechanics report --profile quick`` exits 0 and decides every claim;
+* ``ntp-mechanics gate`` exits 0 and writes JUnit XML;
+* a user's conjecture module that imports only ``ntp_mechanics`` and
+  ``ntp_mechanics.strategies`` and is false on purpose is reported "counterexample
+  found" (exit 0) by ``pytest`` and by ``ntp-mechanics test``, and fails with
+  ``--gate-conjectures`` (exit 1);
+* ``pytest --pyargs ntp_mechanics.theorems`` collects the paper's claims and runs one;
+* the wheel adds nothing but ``ntp_mechanics`` to site-packages, and the old top-level
+  names ``generators``, ``solvers``, ``theorems`` are not importable.
+
+Slow (minutes: it runs the claim modules twice); ``.ci/run`` runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("pyproject.toml", "README.md", "ntp_mechanics", "generators", "solvers", "theorems")
+OLD_NAMES = ("generators", "solvers", "theorems")
+
+USER_CONJECTURE = '''"""C9: the Graph-SVM is always zero.
+
+False on purpose: any acyclic edge makes it nonzero.
+"""
+
+import numpy as np
+from hypothesis import given, settings
+
+from ntp_mechanics import conjecture, observe, predict
+from ntp_mechanics.strategies import paper_datasets
+
+
+@conjecture("C9")
+@settings(max_examples=20, deadline=None)
+@given(ds=paper_datasets(K=3, n=2, T=3))
+def test_graph_svm_is_zero(ds):
+    norm = float(np.linalg.norm(predict(ds).W_svm))
+    observe(norm, "||W_svm||")
+    assert norm < 1e-9
+'''
+
+
+@dataclass(frozen=True)
+class Installed:
+    bin: Path  # the fresh environment's bin/
+    cwd: Path  # an empty working folder outside the checkout
+    wheel: Path
+
+    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """``args[0]`` from the environment's bin/, in :attr:`cwd`, in a clean environment."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("NTP_", "PYTEST", "PYTHON", "VIRTUAL_ENV", "CI"))}
+        env |= {"OMP_NUM_THREADS": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        cmd = [str(self.bin / args[0]), *args[1:]]
+        return subprocess.run(cmd, cwd=self.cwd, env=env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+
+def _check(proc: subprocess.CompletedProcess[str], rc: int = 0) -> str:
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == rc, f"exit {proc.returncode} (want {rc}):\n{out[-4000:]}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    base = tmp_path_factory.mktemp("installed")
+    assert ROOT not in base.parents, "the environment must live outside the checkout"
+    src = base / "src"
+    src.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
+    for name in SOURCES:
+        path = ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, src / name, ignore=ignore)
+        else:
+            shutil.copy2(path, src / name)
+    dist = base / "dist"
+    _check(subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                           "--no-build-isolation", "-w", str(dist), str(src)],
+                          capture_output=True, text=True, check=False))
+    wheel = next(dist.glob("ntp_mechanics-*.whl"))
+    venv = base / "venv"
+    _check(subprocess.run([sys.executable, "-m", "venv", str(venv)],
+                          capture_output=True, text=True, check=False))
+    cwd = base / "work"
+    cwd.mkdir()
+    inst = Installed(venv / "bin", cwd, wheel)
+    _check(inst.run("python", "-m", "pip", "install", "-q", "-c",
+                    str(ROOT / "ci" / "constraints.txt"), str(wheel)))
+    return inst
+
+
+def test_wheel_adds_only_ntp_mechanics(installed: Installed) -> None:
+    code = ("import importlib.util, json, sysconfig; print(json.dumps("
+            f"[[n, importlib.util.find_spec(n) is not None] for n in {OLD_NAMES!r}]"
+            " + [sysconfig.get_paths()['purelib']]))")
+    *found, site = json.loads(_check(installed.run("python", "-c", code)).strip().splitlines()[-1])
+    assert [n for n, ok in found if ok] == []
+    record = next(Path(site).glob("ntp_mechanics-*.dist-info")) / "RECORD"
+    tops = {row.split(",")[0].split("/")[0] for row in record.read_text().splitlines()}
+    tops = {t for t in tops if t != ".."}  # the ntp-mechanics script, in bin/
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"ntp_mechanics"}
+    assert not (Path(site) / "conftest.py").exists()
+
+
+def test_report_decides_every_claim(installed: Installed) -> None:
+    _check(installed.run("ntp-mechanics", "report", "--out", "r", "--profile", "quick"))
+    rows = json.loads((installed.cwd / "r" / "report.json").read_text())["claims"]
+    assert {r["id"] for r in rows} >= {"A", "B", "C", "D", "E", "F1", "F8", "C1"}
+    undecided = [(r["id"], r["verdict"], r["tests"]) for r in rows
+                 if r["tests"] == "none run" or r["verdict"] == "inconclusive"
+                 or r["failed"]]
+    assert undecided == []
+
+
+def test_gate_passes_and_writes_junit(installed: Installed) -> None:
+    out = _check(installed.run("ntp-mechanics", "gate"))
+    assert "Theory gate: PASS" in out
+    junit = ET.parse(installed.cwd / "reports" / "theory-junit.xml").getroot()
+    suites = [junit] if junit.tag == "testsuite" else list(junit)
+    assert sum(int(s.get("tests", 0)) for s in suites) > 0
+    summary = json.loads((installed.cwd / "reports" / "theory-summary.json").read_text())
+    assert summary["passed"] and summary["not_run"] == []
+
+
+def test_user_conjecture_counterexample(installed: Installed) -> None:
+    (installed.cwd / "conjecture_C9_zero.py").write_text(USER_CONJECTURE)
+    out = _check(installed.run("pytest", "conjecture_C9_zero.py"))
+    assert "counterexample found" in out
+    records = json.loads((installed.cwd / ".ntp-mechanics" / "conjectures.json").read_text())
+    assert records["conjectures"]["C9"]["status"] == "counterexample"
+    _check(installed.run("pytest", "conjecture_C9_zero.py", "--gate-conjectures"), rc=1)
+    # the package's command: the paper's claims collected beside it, only C9 selected
+    cmd = ("ntp-mechanics", "test", "conjecture_C9_zero.py", "--profile", "ci")
+    out = _check(installed.run(*cmd, "--", "-k", "C9"))
+    assert "counterexample found" in out
+    _check(installed.run(*cmd, "--gate-conjectures", "--", "-k", "C9"), rc=1)
+
+
+def test_pytest_pyargs_runs_the_paper_claims(installed: Installed) -> None:
+    out = _check(installed.run("pytest", "--pyargs", "ntp_mechanics.theorems", "-q",
+                               "--collect-only"))
+    assert "fact_F2_zero_iff_no_acyclic.py" in out and "claim_A_" in out
+    # no profile named: the package's modules run under its dev profile (no deadline)
+    out = _check(installed.run("pytest", "--pyargs",
+                               "ntp_mechanics.theorems.fact_F2_zero_iff_no_acyclic", "-q", "-x"))
+    assert " passed" in out and "DeadlineExceeded" not in out
