@@ -133,3 +133,19 @@ def test_checker_resolves_relative_imports() -> None:
     assert violations(src, "kernel", "ntp_mechanics.kernel") == [
         "kernel imports ntp_mechanics.app (app)", "kernel imports ntp_mechanics.app.gate (app)"]
     assert violations("from . import verdict", "kernel", "ntp_mechanics.kernel") == []
+
+
+def test_every_package_folder_is_installed() -> None:
+    """Each folder with an ``__init__.py`` is listed in pyproject's packages (a subpackage
+    missing there works in the checkout and breaks only the wheel)."""
+    import tomllib
+
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {Path(v): k for k, v in tool["package-dir"].items()} | {
+        Path("ntp_mechanics"): "ntp_mechanics"}
+    found = set()
+    for top, dotted in folders.items():
+        for init in (ROOT / top).rglob("__init__.py"):
+            sub = init.parent.relative_to(ROOT / top).parts
+            found.add(".".join([dotted, *sub]))
+    assert found == set(tool["packages"])
