@@ -34,7 +34,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# one worker builds the environment once (ci/test.sh runs pytest-xdist with loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("installed")]
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "ntp_mechanics", "generators", "solvers", "theorems")
