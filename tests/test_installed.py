@@ -18,7 +18,8 @@ in an environment without the checkout's variables:
 * the wheel adds nothing but ``ntp_mechanics`` to site-packages, and the old top-level
   names ``generators``, ``solvers``, ``theorems`` are not importable.
 
-Slow (minutes: it runs the claim modules twice); ``.ci/run`` runs it.
+Slow (minutes: it runs the claim modules twice, on two pytest-xdist workers);
+``.ci/run`` runs it.
 """
 
 from __future__ import annotations
@@ -109,8 +110,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     cwd = base / "work"
     cwd.mkdir()
     inst = Installed(venv / "bin", cwd, wheel)
+    # pytest-xdist (pinned like everything else) lets report and gate use both cores
     _check(inst.run("python", "-m", "pip", "install", "-q", "-c",
-                    str(ROOT / "ci" / "constraints.txt"), str(wheel)))
+                    str(ROOT / "ci" / "constraints.txt"), str(wheel), "pytest-xdist"))
     return inst
 
 
@@ -127,18 +129,8 @@ def test_wheel_adds_only_ntp_mechanics(installed: Installed) -> None:
     assert not (Path(site) / "conftest.py").exists()
 
 
-def test_report_decides_every_claim(installed: Installed) -> None:
-    _check(installed.run("ntp-mechanics", "report", "--out", "r", "--profile", "quick"))
-    rows = json.loads((installed.cwd / "r" / "report.json").read_text())["claims"]
-    assert {r["id"] for r in rows} >= {"A", "B", "C", "D", "E", "F1", "F8", "C1"}
-    undecided = [(r["id"], r["verdict"], r["tests"]) for r in rows
-                 if r["tests"] == "none run" or r["verdict"] == "inconclusive"
-                 or r["failed"]]
-    assert undecided == []
-
-
 def test_gate_passes_and_writes_junit(installed: Installed) -> None:
-    out = _check(installed.run("ntp-mechanics", "gate"))
+    out = _check(installed.run("ntp-mechanics", "gate", "--", "-n", "2", timeout=1200))
     assert "Theory gate: PASS" in out
     junit = ET.parse(installed.cwd / "reports" / "theory-junit.xml").getroot()
     suites = [junit] if junit.tag == "testsuite" else list(junit)
@@ -169,3 +161,14 @@ def test_pytest_pyargs_runs_the_paper_claims(installed: Installed) -> None:
     out = _check(installed.run("pytest", "--pyargs",
                                "ntp_mechanics.theorems.fact_F2_zero_iff_no_acyclic", "-q", "-x"))
     assert " passed" in out and "DeadlineExceeded" not in out
+
+
+def test_report_decides_every_claim(installed: Installed) -> None:
+    _check(installed.run("ntp-mechanics", "report", "--out", "r", "--profile", "quick",
+                         timeout=1500))
+    rows = json.loads((installed.cwd / "r" / "report.json").read_text())["claims"]
+    assert {r["id"] for r in rows} >= {"A", "B", "C", "D", "E", "F1", "F8", "C1"}
+    undecided = [(r["id"], r["verdict"], r["tests"]) for r in rows
+                 if r["tests"] == "none run" or r["verdict"] == "inconclusive"
+                 or r["failed"]]
+    assert undecided == []
