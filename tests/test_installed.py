@@ -144,7 +144,9 @@ def test_user_conjecture_counterexample(installed: Installed) -> None:
     out = _check(installed.run("pytest", "conjecture_C9_zero.py"))
     assert "counterexample found" in out
     records = json.loads((installed.cwd / ".ntp-mechanics" / "conjectures.json").read_text())
-    assert records["conjectures"]["C9"]["status"] == "counterexample"
+    assert [r["status"] for r in records["conjectures"].values() if r["id"] == "C9"] == [
+        "counterexample"]
+    assert (installed.cwd / ".ntp-mechanics" / "counterexamples" / "C9.json").exists()
     _check(installed.run("pytest", "conjecture_C9_zero.py", "--gate-conjectures"), rc=1)
     # the package's command: the paper's claims collected beside it, only C9 selected
     cmd = ("ntp-mechanics", "test", "conjecture_C9_zero.py", "--profile", "ci")
