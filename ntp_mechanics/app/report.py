@@ -157,7 +157,8 @@ def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> Cla
     from ntp_mechanics.app.gate import PROGRESS_PREFIX
     from ntp_mechanics.kernel.claims import GATE_ENV, PROFILE_ENV, VERDICT_LOG_ENV, read_verdicts
 
-    conj_dir = out / "conjectures"
+    # absolute: pytest runs with cwd=out, where a relative --out would name out/out/...
+    conj_dir = out.resolve() / "conjectures"
     (conj_dir / "conjectures.json").unlink(missing_ok=True)  # never merge stale records
     with tempfile.TemporaryDirectory(prefix="ntp-report-") as tmp:
         outcomes_path, log = Path(tmp) / "outcomes.json", Path(tmp) / "verdicts.jsonl"
