@@ -8,6 +8,7 @@ conclusions on synthetic inputs, so the file runs in well under a minute on 2 co
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,15 @@ TINY_CLAIMS = ("F2", "C3")
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
-    out = tmp_path_factory.mktemp("report")
-    rep = build_report(ReportPlan.tiny(TINY_CLAIMS), out, progress=False)
-    return out, rep
+    base = tmp_path_factory.mktemp("report")
+    here = Path.cwd()
+    os.chdir(base)  # a relative --out, as users type it (pytest then runs with cwd=out)
+    try:
+        (base / "rep").mkdir()
+        rep = build_report(ReportPlan.tiny(TINY_CLAIMS), Path("rep"), progress=False)
+    finally:
+        os.chdir(here)
+    return base / "rep", rep
 
 
 def table_rows(md: str) -> dict[str, list[str]]:
