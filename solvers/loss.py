@@ -36,6 +36,7 @@ class LogLoss:
             mask = mask & keep
             label_mask = label_mask & keep
         self.n = ds.n
+        self.E = ds.E
         self.ids = ids
         self.mask = mask
         self.label_mask = label_mask
@@ -80,11 +81,12 @@ class CoordinateLoss:
     def __init__(self, loss: LogLoss, basis: np.ndarray) -> None:
         self.loss = loss
         self.basis = basis  # m x d x d
-        n, T, d = loss.keys.shape
-        # phi_itb = e_{x_it}^T B_b e_{k_i}, as one matmul over vec(e_x e_k^T).
-        outer = loss.keys[:, :, :, None] * loss.queries[:, None, None, :]
-        B = np.ascontiguousarray(basis.reshape(len(basis), d * d).T)
-        self.features = (outer.reshape(n * T, d * d) @ B).reshape(n, T, len(basis))
+        # phi_itb = e_{x_it}^T B_b e_{k_i} = (E B_b E^T)[x_it, k_i]: m K x K score tables,
+        # O(m K d (K + d)), instead of an n T d^2 array of outer products (15 GB at K = 256).
+        E = loss.E
+        Z = np.matmul(np.matmul(E, basis), E.T) if len(basis) else np.zeros((0,) + (len(E),) * 2)
+        q = np.broadcast_to(loss.ids[:, -1:], loss.ids.shape)
+        self.features = np.ascontiguousarray(np.moveaxis(Z[:, loss.ids, q], 0, -1))
 
     def W(self, c: np.ndarray) -> np.ndarray:
         return np.tensordot(c, self.basis, axes=1)
