@@ -315,7 +315,7 @@ def certify(
     lam_pos = np.clip(lam, 0, None)
     dual_viol = float(max(0.0, -lam.min()))
     # Lambda = sum_e lambda_e A_e; the cyclic multipliers can absorb any S_fin component.
-    Lam = np.einsum("e,ed,ef->df", lam_pos, *_edge_factors(E, cons))
+    Lam = _weighted_sum(lam_pos, E, cons)
     Lam_perp = Lam - S_fin.project(Lam)
     margins = _margins(Z, cons)
     compl = float(np.max(np.abs(lam_pos * (margins - 1.0)))) / max(1.0, lam_pos.max())
@@ -329,7 +329,7 @@ def certify(
         # lambda is scaled into the dual ball so the bound is valid whatever N is.
         primal = float(np.linalg.norm(W, "nuc"))
         pairs = _cyclic_pairs(tpg)
-        N = np.einsum("e,ed,ef->df", nu, *_edge_factors(E, pairs)) if pairs else 0.0
+        N = _weighted_sum(nu, E, pairs) if pairs else 0.0
         op = np.linalg.norm(Lam - N, 2)
         dual = float(lam_pos.sum() / max(op, 1.0))
         # Stationarity: Lambda_perp is a subgradient direction, i.e. <Lambda_perp, W> = ||W||_*.
@@ -344,6 +344,12 @@ def _margins(Z: np.ndarray, edges: list[Edge]) -> np.ndarray:
         return np.zeros(0)
     i, j, k = np.array(edges).T
     return Z[i, k] - Z[j, k]
+
+
+def _weighted_sum(w: np.ndarray, E: np.ndarray, edges: list[Edge]) -> np.ndarray:
+    """``sum_e w_e (e_i - e_j) e_k^T`` as one matrix product."""
+    A, B = _edge_factors(E, edges)
+    return (A * w[:, None]).T @ B
 
 
 def _edge_factors(E: np.ndarray, edges: list[Edge]) -> tuple[np.ndarray, np.ndarray]:

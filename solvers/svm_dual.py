@@ -90,7 +90,7 @@ def solve_dual(
         return 0.5 * float(mu @ m) - float(b @ mu), m - b
 
     bounds = [(0.0, None)] * r + [(None, None)] * (len(rows) - r)
-    opts = dict(maxiter=maxiter, maxcor=20, ftol=1e-15, gtol=1e-10)
+    opts = dict(maxiter=maxiter, maxcor=10, ftol=1e-12, gtol=1e-9)
     mu = minimize(fun, np.zeros(len(rows)), jac=True, method="L-BFGS-B", bounds=bounds,
                   options=opts).x
     mu, steps = _active_set(op, mu, b, r)
