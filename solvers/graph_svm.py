@@ -347,9 +347,11 @@ def _margins(Z: np.ndarray, edges: list[Edge]) -> np.ndarray:
 
 
 def _weighted_sum(w: np.ndarray, E: np.ndarray, edges: list[Edge]) -> np.ndarray:
-    """``sum_e w_e (e_i - e_j) e_k^T`` as one matrix product."""
-    A, B = _edge_factors(E, edges)
-    return (A * w[:, None]).T @ B
+    """``sum_e w_e (e_i - e_j) e_k^T = E^T Λ E`` with Λ the K x K matrix of weights."""
+    K = E.shape[0]
+    i, j, k = np.array(edges).reshape(-1, 3).T
+    flat = np.bincount(i * K + k, w, K * K) - np.bincount(j * K + k, w, K * K)
+    return E.T @ flat.reshape(K, K) @ E
 
 
 def _edge_factors(E: np.ndarray, edges: list[Edge]) -> tuple[np.ndarray, np.ndarray]:

@@ -58,7 +58,7 @@ from ntp_mechanics.kernel.claim_support import (
     solvable,
 )
 from ntp_mechanics.kernel.evidence import attention_svm, judge_acyclic, judge_iterates
-from ntp_mechanics.kernel.fact_support import graph_datasets
+from ntp_mechanics.kernel.fact_support import graph_datasets, vocab_sizes
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.solvers.finite import finite_component
@@ -94,8 +94,8 @@ def replicated(ds: Dataset) -> Dataset:
     return ds.with_samples((*ds.samples, ds.samples[i]))
 
 
-acyclic = graph_datasets(acyclic_only=True, min_acyclic_edges=1)
-strongly_connected = graph_datasets(strongly_connected=True)
+acyclic = graph_datasets(K=vocab_sizes(), acyclic_only=True, min_acyclic_edges=1)
+strongly_connected = graph_datasets(K=vocab_sizes(), strongly_connected=True)
 
 
 @given(ds=acyclic)
