@@ -69,3 +69,24 @@ def save_figure(fig: Any, out: Path, name: str) -> Path:
     fig.savefig(path, dpi=120)
     print(f"wrote {path}")
     return path
+
+
+def paired_bars(
+    out: Path, name: str, ticks: list[str], pairs: dict[str, list[float]], ylabel: str,
+    title: str,
+) -> None:
+    """Two bars per tick (baseline left, new right), log scale, saved as ``name.png``."""
+    fig, ax = figure()
+    if fig is None:
+        return
+    import numpy as np
+
+    x = np.arange(len(ticks))
+    for offset, (label, values) in zip((-0.2, 0.2), pairs.items(), strict=True):
+        ax.bar(x + offset, values, 0.4, label=label)
+    ax.set_xticks(x, ticks)
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    save_figure(fig, out, name)

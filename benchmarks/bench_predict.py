@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import DEFAULT_OUT, best_of, figure, save_figure, write_json
+from _common import DEFAULT_OUT, best_of, paired_bars, write_json
 
 from ntp_mechanics.generators.seeded import paper_dataset
 from ntp_mechanics.solvers.predictions import predict
@@ -87,19 +87,12 @@ def main() -> None:
         "target_speedup": TARGET_SPEEDUP, "worst_speedup": worst, "target_met": met,
         "rows": rows,
     })
-    fig, ax = figure()
-    if fig is None:
-        return
-    x = np.arange(len(rows))
-    ax.bar(x - 0.2, [r["naive_osqp_s"] for r in rows], 0.4, label="naive OSQP Graph-SVM")
-    ax.bar(x + 0.2, [r["predict_s"] for r in rows], 0.4, label="predict (W_svm + W_fin)")
-    ax.set_xticks(x, [f"seed {r['seed']}" for r in rows])
-    ax.set_yscale("log")
-    ax.set_ylabel("seconds")
-    ax.set_title(f"K = d = {args.K}, n = {args.n}, T = {args.T}")
-    ax.legend()
-    save_figure(fig, args.out, "predict")
-
+    paired_bars(
+        args.out, "predict", [f"seed {r['seed']}" for r in rows],
+        {"naive OSQP Graph-SVM": [r["naive_osqp_s"] for r in rows],
+         "predict (W_svm + W_fin)": [r["predict_s"] for r in rows]},
+        "seconds", f"K = d = {args.K}, n = {args.n}, T = {args.T}",
+    )
 
 if __name__ == "__main__":
     main()

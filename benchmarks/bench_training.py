@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import DEFAULT_OUT, figure, save_figure, write_json
+from _common import DEFAULT_OUT, paired_bars, write_json
 
 from ntp_mechanics.generators.seeded import paper_dataset
 from ntp_mechanics.model.dataset import Dataset
@@ -114,19 +114,12 @@ def main() -> None:
         "threads": args.threads, "target_cpu_speedup": TARGET_CPU_SPEEDUP,
         "cpu_target_met": met, "rows": rows,
     })
-    fig, ax = figure()
-    if fig is None:
-        return
-    x = np.arange(len(rows))
-    ax.bar(x - 0.2, [r["single_dataset_steps_per_s"] for r in rows], 0.4, label="one at a time")
-    ax.bar(x + 0.2, [r["batched_dataset_steps_per_s"] for r in rows], 0.4, label="train_batch")
-    ax.set_xticks(x, [f"{r['device']}\n{r['datasets']} datasets" for r in rows])
-    ax.set_yscale("log")
-    ax.set_ylabel("dataset-steps / s")
-    ax.set_title(f"normalised GD, {args.steps} steps")
-    ax.legend()
-    save_figure(fig, args.out, args.name)
-
+    paired_bars(
+        args.out, args.name, [f"{r['device']}\n{r['datasets']} datasets" for r in rows],
+        {"one at a time": [r["single_dataset_steps_per_s"] for r in rows],
+         "train_batch": [r["batched_dataset_steps_per_s"] for r in rows]},
+        "dataset-steps / s", f"normalised GD, {args.steps} steps",
+    )
 
 if __name__ == "__main__":
     main()

@@ -554,15 +554,7 @@ def _batch_result(
     history, iterates = [], {}
     for step, (Ws, losses) in sorted(snaps.items()):
         W = Ws[b, : ds.d, : ds.d].copy()
-        value = float(losses[b])
-        with np.errstate(over="ignore"):
-            norm = float(np.linalg.norm(W))
-        if not (math.isfinite(norm) and math.isfinite(value)):
-            raise FloatingPointError(
-                f"training diverged at step {step} on dataset {b} (non-finite weights or "
-                "loss): lower the learning rate"
-            )
-        history.append({"step": step, "loss": value, "norm": norm})
+        history.append(_checked_row(step, W, float(losses[b]), f" on dataset {b}"))
         iterates[step] = W
     return TrainResult(
         W=iterates[cfg.steps], history=tuple(history), config=cfg, device=device,
@@ -632,15 +624,7 @@ def _record(
     iterates: dict[int, np.ndarray],
 ) -> None:
     W_np = W.cpu().numpy().copy()
-    value = float(model.loss(W))
-    with np.errstate(over="ignore"):
-        norm = float(np.linalg.norm(W_np))
-    if not (math.isfinite(norm) and math.isfinite(value)):
-        raise FloatingPointError(
-            f"training diverged at step {step} (non-finite weights or "
-            "loss): lower the learning rate"
-        )
-    row: dict[str, Any] = {"step": step, "loss": value, "norm": norm}
+    row = _checked_row(step, W_np, float(model.loss(W)))
     if monitor is not None:
         extra = dict(monitor(W_np.copy()))
         clash = set(extra) & set(row)
@@ -649,6 +633,18 @@ def _record(
         row.update(extra)
     history.append(row)
     iterates[step] = W_np
+
+
+def _checked_row(step: int, W: np.ndarray, value: float, where: str = "") -> dict[str, Any]:
+    """The history row ``{step, loss, norm}``; raises once weights or loss are not finite."""
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(W))
+    if not (math.isfinite(norm) and math.isfinite(value)):
+        raise FloatingPointError(
+            f"training diverged at step {step}{where} (non-finite weights or "
+            "loss): lower the learning rate"
+        )
+    return {"step": step, "loss": value, "norm": norm}
 
 
 def _device_name(device: torch.device) -> str:
