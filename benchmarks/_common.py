@@ -83,7 +83,7 @@ def paired_bars(
 
     x = np.arange(len(ticks))
     for offset, (label, values) in zip((-0.2, 0.2), pairs.items(), strict=True):
-        ax.bar(x + offset, values, 0.4, label=label)
+        ax.bar_label(ax.bar(x + offset, values, 0.4, label=label), fmt="%.3g")
     ax.set_xticks(x, ticks)
     ax.set_yscale("log")
     ax.set_ylabel(ylabel)
