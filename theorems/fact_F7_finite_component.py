@@ -157,7 +157,9 @@ def test_infimum_is_L_star_attained_iff_no_acyclic_edge(
         assert float(np.sum(loss.grad(W) * W_svm)) < 0
 
 
-@given(ds=graph_datasets(K=vocab_sizes(), min_cyclic_edges=1, min_acyclic_edges=1))
+# K <= 6 even under the thorough profile: a finite-difference Hessian on S_all (dim up
+# to K(K-1)) at K = 16 took minutes per run.
+@given(ds=graph_datasets(min_cyclic_edges=1, min_acyclic_edges=1))
 @example(ds=MIXED)
 @example(ds=two_cycle())
 def test_negative_control(ds: Dataset) -> None:
