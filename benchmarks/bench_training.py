@@ -52,7 +52,9 @@ def workload(args: argparse.Namespace) -> list[Dataset]:
     ]
 
 
-def run_device(device: str, datasets: list[Dataset], args: argparse.Namespace) -> dict:
+def run_device(
+    device: str, datasets: list[Dataset], args: argparse.Namespace
+) -> tuple[dict, list[np.ndarray]]:
     cfg = TrainConfig(steps=args.steps, device=device)
     single = datasets[: args.single] if args.single else datasets
     t0 = time.perf_counter()
@@ -80,7 +82,7 @@ def run_device(device: str, datasets: list[Dataset], args: argparse.Namespace) -
         f"a time {row['single_dataset_steps_per_s']:.3g} dataset-steps/s on {len(single)} | "
         f"speed-up {row['speedup']:6.1f}x | max |dW| {diff:.1e}"
     )
-    return row
+    return row, [r.W for r in batch]
 
 
 def main() -> None:
@@ -101,12 +103,19 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     datasets = workload(args)
-    rows = []
+    rows, finals = [], []
     for device in args.devices:
         if device.startswith("cuda") and not torch.cuda.is_available():
             print(f"{device}: CUDA not available, skipped")
             continue
-        rows.append(run_device(device, datasets, args))
+        row, W = run_device(device, datasets, args)
+        rows.append(row)
+        finals.append(W)
+    if len(finals) == 2:  # e.g. CUDA against CPU, every dataset's final W
+        rows[1]["max_abs_diff_vs_" + rows[0]["device"]] = agree = max(
+            float(np.abs(a - b).max()) for a, b in zip(*finals, strict=True)
+        )
+        print(f"batched {rows[1]['device']} vs {rows[0]['device']}: max |dW| {agree:.1e}")
     cpu = [r for r in rows if r["device"] == "cpu"]
     met = bool(cpu and cpu[0]["speedup"] >= TARGET_CPU_SPEEDUP)
     write_json(args.out, args.name, {
