@@ -66,7 +66,9 @@ T = TypeVar("T")
 # -- strategies ---------------------------------------------------------------------------
 def max_k() -> int:
     """The largest vocabulary to draw: ``THOROUGH_MAX_K`` under the ``thorough`` profile."""
-    return THOROUGH_MAX_K if settings.get_current_profile_name() == "thorough" else MAX_K
+    current = getattr(settings, "get_current_profile_name", None)  # Hypothesis >= 6.131
+    name = current() if current else getattr(settings, "_current_profile", None)
+    return THOROUGH_MAX_K if name == "thorough" else MAX_K
 
 
 def vocab_sizes(lo: int = 2) -> SearchStrategy[int]:
