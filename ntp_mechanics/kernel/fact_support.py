@@ -66,7 +66,7 @@ T = TypeVar("T")
 # -- strategies ---------------------------------------------------------------------------
 def max_k() -> int:
     """The largest vocabulary to draw: ``THOROUGH_MAX_K`` under the ``thorough`` profile."""
-    current = getattr(settings, "get_current_profile_name", None)  # Hypothesis >= 6.131
+    current = getattr(settings, "get_current_profile_name", None)  # absent in older Hypothesis
     name = current() if current else getattr(settings, "_current_profile", None)
     return THOROUGH_MAX_K if name == "thorough" else MAX_K
 
