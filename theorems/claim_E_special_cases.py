@@ -96,6 +96,9 @@ def replicated(ds: Dataset) -> Dataset:
 
 acyclic = graph_datasets(K=vocab_sizes(), acyclic_only=True, min_acyclic_edges=1)
 strongly_connected = graph_datasets(K=vocab_sizes(), strongly_connected=True)
+# The replicated-sample control needs GD to settle within MAX_STEPS: at K = 15 (thorough)
+# ||W_fin|| reached ~20 and 4000 normalised steps ended inconclusive, so it stays K <= 6.
+strongly_connected_small = graph_datasets(strongly_connected=True)
 
 
 @given(ds=acyclic)
@@ -146,7 +149,7 @@ def test_control_query_selection_is_rejected(ds: Dataset) -> None:
     assert_contradicts(result, ds)
 
 
-@given(ds=strongly_connected)
+@given(ds=strongly_connected_small)
 @example(ds=SC_WEIGHTED)
 def test_control_W_fin_of_a_replicated_sample_is_rejected(ds: Dataset) -> None:
     if solvable(ds) is None:
