@@ -44,6 +44,7 @@ _EXPORTS = {
     "TrainConfig": "ntp_mechanics.solvers.training",
     "TrainResult": "ntp_mechanics.solvers.training",
     "train": "ntp_mechanics.solvers.training",
+    "train_batch": "ntp_mechanics.solvers.training",
     "Verdict": "ntp_mechanics.kernel.verdict",
     "ClaimResult": "ntp_mechanics.kernel.verdict",
     "conjecture": "ntp_mechanics.kernel.conjectures",
@@ -67,6 +68,7 @@ __all__ = [
     "predict",
     "settle",
     "train",
+    "train_batch",
     "vacuous",
 ]  # the keys of _EXPORTS, spelled out for linters
 
@@ -81,7 +83,7 @@ if TYPE_CHECKING:
     from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
     from ntp_mechanics.model.dataset import Dataset, DatasetError, load_dataset
     from ntp_mechanics.solvers.predictions import Predictions, predict
-    from ntp_mechanics.solvers.training import TrainConfig, TrainResult, train
+    from ntp_mechanics.solvers.training import TrainConfig, TrainResult, train, train_batch
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,12 @@ dependent embeddings (K > d) or the nuclear norm, the variable is ``Y`` in
 ``W = U Y U^T`` (U an orthonormal basis of the row space of E), which loses nothing:
 the constraints only see ``U^T W U`` and projecting shrinks both norms.
 
+By default (``method="auto"``) the Frobenius problem with independent embeddings is
+solved by its matrix-free dual (:mod:`ntp_mechanics.solvers.svm_dual`: L-BFGS-B, then
+an exact solve on the active set), O(K^2 d) per evaluation, which reaches K = 256 in
+seconds; the cvxpy programs above stay for the nuclear norm, K > d, a failed dual
+certificate, and ``method="qp"`` (the cross-check).
+
 Every solve is certified: solver status, primal feasibility on *every* original edge,
 dual feasibility, a duality gap and the KKT stationarity residual.  A failed certificate
 raises :class:`InconclusiveError`; an infeasible problem :class:`InfeasibleError`.
@@ -48,8 +54,11 @@ from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
 from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
 from ntp_mechanics.solvers.backend import solve
 from ntp_mechanics.solvers.subspaces import Subspace
+from ntp_mechanics.solvers.svm_dual import solve_dual
 
-__all__ = ["Certificate", "GraphSVM", "graph_svm", "reduced_constraints"]
+__all__ = ["METHODS", "Certificate", "GraphSVM", "certify", "graph_svm", "reduced_constraints"]
+
+METHODS = ("auto", "dual", "qp")
 
 FEAS_TOL = 1e-6  # primal feasibility of margins (absolute; margins are O(1))
 GAP_TOL = 1e-5  # relative duality gap
@@ -114,18 +123,77 @@ def graph_svm(
     norm: str = "fro",
     solver: str | None = None,
     S_fin: Subspace | None = None,
+    method: str = "auto",
 ) -> GraphSVM:
-    """Solve and certify the Graph-SVM of ``ds`` (``norm`` is ``"fro"`` or ``"nuc"``).
+    """Solve and certify the Graph-SVM of ``ds``.
 
-    ``S_fin`` may be passed when the caller has it already (the certificate needs it).
+    Parameters
+    ----------
+    ds : the dataset.
+    tpg : its token-priority graphs (built when omitted).
+    norm : ``"fro"`` (``W_svm``) or ``"nuc"`` (``W_svm_*``).
+    solver : cvxpy solver name for the conic paths (default: the backend's).
+    S_fin : the cyclic subspace, when the caller has it already (the certificate needs it).
+    method : ``"dual"`` - the matrix-free dual (:mod:`ntp_mechanics.solvers.svm_dual`),
+        Frobenius norm and independent embeddings only; ``"qp"`` - the cvxpy programs
+        (score space, or row space for K > d and the nuclear norm); ``"auto"`` (default)
+        - the dual where it applies, falling back to the QP if its certificate fails.
+
+    Returns
+    -------
+    GraphSVM
+        With ``formulation`` naming the path taken (``"dual"``, ``"score-space"``,
+        ``"row-space"``) and a passing :class:`Certificate`.
+
+    Raises
+    ------
+    InfeasibleError
+        No W meets the constraints (possible only for dependent embeddings, fact F1).
+    InconclusiveError
+        The solver's status or the certificate failed.
     """
     if norm not in ("fro", "nuc"):
         raise ValueError(f"norm must be 'fro' or 'nuc', got {norm!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     tpg = tpg or TokenPriorityGraphs.from_dataset(ds)
     E = ds.E
     cons = reduced_constraints(tpg)
     if not cons:  # fact F2's trivial direction: only equalities, W = 0 is optimal
         return GraphSVM(np.zeros((ds.d, ds.d)), norm, (), np.zeros(0), "none", "trivial", 0.0)
+    S_fin = S_fin if S_fin is not None else Subspace.cyclic(E, tpg)
+    dual_applies = norm == "fro" and _independent(E)
+    if method == "dual" and not dual_applies:
+        raise ValueError("method 'dual' needs norm 'fro' and linearly independent embeddings")
+    if method != "qp" and dual_applies:
+        sol = _dual_solution(E, tpg, cons, S_fin)
+        if sol.certificate is not None and sol.certificate.ok:
+            return sol
+        if method == "dual":
+            raise InconclusiveError(f"Graph-SVM certificate failed: {sol.certificate}")
+    return _qp_solution(ds, tpg, cons, norm, solver, S_fin)
+
+
+def _dual_solution(
+    E: np.ndarray, tpg: TokenPriorityGraphs, cons: list[Edge], S_fin: Subspace
+) -> GraphSVM:
+    t0 = time.perf_counter()
+    W, mu, steps = solve_dual(E, np.array(cons), np.array(_cyclic_pairs(tpg)).reshape(-1, 3))
+    elapsed = time.perf_counter() - t0
+    lam = 2.0 * mu  # multipliers of ||W||^2 (the dual works with 1/2 ||W||^2)
+    cert = certify(E, tpg, W, cons, lam, "fro", None, S_fin)
+    return GraphSVM(W, "fro", tuple(cons), lam, "dual", f"active-set ({steps})", elapsed, cert)
+
+
+def _qp_solution(
+    ds: Dataset,
+    tpg: TokenPriorityGraphs,
+    cons: list[Edge],
+    norm: str,
+    solver: str | None,
+    S_fin: Subspace,
+) -> GraphSVM:
+    E = ds.E
     t0 = time.perf_counter()
     if norm == "fro" and _independent(E):
         W, lam, status = _solve_scores(E, tpg, cons, solver)
@@ -138,7 +206,6 @@ def graph_svm(
         raise InfeasibleError(_infeasibility_cause(ds, tpg, cons))
     if status != cp.OPTIMAL:
         raise InconclusiveError(f"Graph-SVM solver status {status!r}")
-    S_fin = S_fin if S_fin is not None else Subspace.cyclic(E, tpg)
     cert = certify(E, tpg, W, cons, lam, norm, nu, S_fin)
     sol = GraphSVM(W, norm, tuple(cons), lam, form, status, elapsed, cert)
     if not cert.ok:
@@ -240,16 +307,17 @@ def certify(
     S_fin: Subspace,
 ) -> Certificate:
     """Primal and dual feasibility, duality gap and KKT residual of a candidate solution."""
-    viol = 0.0
-    for i, j, k in tpg.edges():
-        m = (E[i] - E[j]) @ W @ E[k]
-        viol = max(viol, abs(m) if tpg[k].same(i, j) else 1.0 - m)
+    Z = E @ W @ E.T  # every margin is a difference of two scores (THEORY.md section 9)
+    viol = max(
+        float(np.max(np.abs(_margins(Z, tpg.cyclic_edges())), initial=0.0)),
+        float(np.max(1.0 - _margins(Z, tpg.acyclic_edges()), initial=0.0)),
+    )
     lam_pos = np.clip(lam, 0, None)
     dual_viol = float(max(0.0, -lam.min()))
     # Lambda = sum_e lambda_e A_e; the cyclic multipliers can absorb any S_fin component.
-    Lam = np.einsum("e,ed,ef->df", lam_pos, *_edge_factors(E, cons))
+    Lam = _weighted_sum(lam_pos, E, cons)
     Lam_perp = Lam - S_fin.project(Lam)
-    margins = np.array([(E[i] - E[j]) @ W @ E[k] for i, j, k in cons])
+    margins = _margins(Z, cons)
     compl = float(np.max(np.abs(lam_pos * (margins - 1.0)))) / max(1.0, lam_pos.max())
     if norm == "fro":
         primal = float(np.sum(W * W))
@@ -261,13 +329,29 @@ def certify(
         # lambda is scaled into the dual ball so the bound is valid whatever N is.
         primal = float(np.linalg.norm(W, "nuc"))
         pairs = _cyclic_pairs(tpg)
-        N = np.einsum("e,ed,ef->df", nu, *_edge_factors(E, pairs)) if pairs else 0.0
+        N = _weighted_sum(nu, E, pairs) if pairs else 0.0
         op = np.linalg.norm(Lam - N, 2)
         dual = float(lam_pos.sum() / max(op, 1.0))
         # Stationarity: Lambda_perp is a subgradient direction, i.e. <Lambda_perp, W> = ||W||_*.
         stat = abs(float(np.sum(Lam_perp * W)) - primal) / max(primal, 1e-12)
     gap = max(0.0, primal - dual) / max(primal, 1e-12)
     return Certificate(float(viol), dual_viol, gap, float(stat), compl)
+
+
+def _margins(Z: np.ndarray, edges: list[Edge]) -> np.ndarray:
+    """``Z[i, k] - Z[j, k]`` for every edge ``(i, j, k)``."""
+    if not edges:
+        return np.zeros(0)
+    i, j, k = np.array(edges).T
+    return Z[i, k] - Z[j, k]
+
+
+def _weighted_sum(w: np.ndarray, E: np.ndarray, edges: list[Edge]) -> np.ndarray:
+    """``sum_e w_e (e_i - e_j) e_k^T = E^T Λ E`` with Λ the K x K matrix of weights."""
+    K = E.shape[0]
+    i, j, k = np.array(edges).reshape(-1, 3).T
+    flat = np.bincount(i * K + k, w, K * K) - np.bincount(j * K + k, w, K * K)
+    return E.T @ flat.reshape(K, K) @ E
 
 
 def _edge_factors(E: np.ndarray, edges: list[Edge]) -> tuple[np.ndarray, np.ndarray]:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
+import networkx as nx
 import numpy as np
 
 from ntp_mechanics.model.dataset import Dataset
@@ -36,8 +38,23 @@ class Predictions:
     svm: GraphSVM
     fin: FiniteComponent
     svm_nuclear: GraphSVM | None
-    S_all: Subspace
     elapsed: float
+
+    @cached_property
+    def S_all(self) -> Subspace:
+        """``S_all`` with an orthonormal basis (built on first use: d^2 per generator)."""
+        return Subspace.all_edges(self.dataset.E, self.tpg)
+
+    @property
+    def dim_S_all(self) -> int:
+        """``dim S_all``; counted without a basis when the embeddings are independent
+        (then the generators ``(e_v - e_root) e_k^T`` of the weak components are)."""
+        E = self.dataset.E
+        if "S_all" in self.__dict__ or np.linalg.matrix_rank(E) < E.shape[0]:
+            return self.S_all.dim
+        return sum(
+            len(c) - 1 for g in self.tpg.values() for c in nx.weakly_connected_components(g.graph)
+        )
 
     @property
     def W_svm(self) -> np.ndarray:
@@ -70,7 +87,7 @@ class Predictions:
             "norm_W_svm": float(np.linalg.norm(self.svm.W)),
             "L_star": self.fin.L_star,
             "dim_S_fin": self.fin.subspace.dim,
-            "dim_S_all": self.S_all.dim,
+            "dim_S_all": self.dim_S_all,
             "acyclic_edges": [list(e) for e in self.tpg.acyclic_edges()],
             "cyclic_edges": [list(e) for e in self.tpg.cyclic_edges()],
             "margins": margins,
@@ -107,5 +124,4 @@ def predict(ds: Dataset, nuclear: bool = False) -> Predictions:
     svm = graph_svm(ds, tpg, S_fin=S_fin)
     fin = finite_component(ds, tpg, S_fin=S_fin)
     nuc = graph_svm(ds, tpg, norm="nuc", S_fin=S_fin) if nuclear else None
-    S_all = Subspace.all_edges(ds.E, tpg)
-    return Predictions(ds, tpg, svm, fin, nuc, S_all, time.perf_counter() - t0)
+    return Predictions(ds, tpg, svm, fin, nuc, time.perf_counter() - t0)

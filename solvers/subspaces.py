@@ -41,14 +41,17 @@ class Subspace:
         return self.basis.shape[0]
 
     @classmethod
-    def spanned_by(cls, generators: np.ndarray, d: int, rtol: float = 1e-6) -> Subspace:
+    def spanned_by(
+        cls, generators: np.ndarray, d: int, rtol: float = 1e-6, gram: np.ndarray | None = None
+    ) -> Subspace:
         """Orthonormal basis of the span; directions below ``rtol`` (relative singular
         value) are dependent.  Eigen-decomposes the small Gram matrix (the generators
-        are few, d^2 is large), then re-orthonormalises once to recover full accuracy."""
+        are few, d^2 is large; ``gram`` may pass it when it is known in closed form),
+        then re-orthonormalises once to recover full accuracy."""
         if len(generators) == 0:
             return cls(np.zeros((0, d, d)))
         X = generators.reshape(len(generators), -1)
-        w, V = np.linalg.eigh(X @ X.T)
+        w, V = np.linalg.eigh(X @ X.T if gram is None else gram)
         keep = w > rtol**2 * max(w[-1], 1.0)
         B = (V[:, keep].T @ X) / np.sqrt(w[keep])[:, None]
         w2, V2 = np.linalg.eigh(B @ B.T)
@@ -57,8 +60,15 @@ class Subspace:
 
     @classmethod
     def _from_components(cls, E: np.ndarray, parts: Iterable[tuple[int, list[int]]]) -> Subspace:
-        gens = [np.outer(E[i] - E[c[0]], E[k]) for k, c in parts for i in c[1:]]
-        return cls.spanned_by(np.array(gens).reshape(-1, E.shape[1], E.shape[1]), E.shape[1])
+        rows = [(i, c[0], k) for k, c in parts for i in c[1:]]
+        d = E.shape[1]
+        if not rows:
+            return cls(np.zeros((0, d, d)))
+        i, r, k = np.array(rows).T
+        A, B = E[i] - E[r], E[k]
+        # <a b^T, a' b'^T> = (a . a')(b . b'): the Gram matrix without the d^2 vectors
+        gram = (A @ A.T) * (B @ B.T)
+        return cls.spanned_by(A[:, :, None] * B[:, None, :], d, gram=gram)
 
     @classmethod
     def cyclic(cls, E: np.ndarray, tpg: TokenPriorityGraphs) -> Subspace:

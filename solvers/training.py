@@ -44,8 +44,9 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -65,6 +66,7 @@ __all__ = [
     "resolve_device",
     "smoothness_bound",
     "train",
+    "train_batch",
 ]
 
 OPTIMIZERS = ("gd", "ngd")
@@ -305,10 +307,10 @@ class _Model:
         import torch
 
         ay = a + self.label_bias
-        lse = torch.logsumexp(a, 1, keepdim=True)
-        lse_y = torch.logsumexp(ay, 1, keepdim=True)
+        lse = torch.logsumexp(a, -1, keepdim=True)  # -1: also for batched (B x n x T) scores
+        lse_y = torch.logsumexp(ay, -1, keepdim=True)
         s = torch.exp(a - lse)
-        off = (s * self.off_label).sum(1, keepdim=True)  # 1 - p_i(y_i)
+        off = (s * self.off_label).sum(-1, keepdim=True)  # 1 - p_i(y_i)
         return ay, lse, lse_y, s, off
 
     def _attention_dloss(self, a: torch.Tensor) -> torch.Tensor:
@@ -321,10 +323,10 @@ class _Model:
         import torch
 
         _, lse, lse_y, s, off = self._attention_parts(a)
-        p = (s * self.label).sum(1, keepdim=True)
+        p = (s * self.label).sum(-1, keepdim=True)
         # log1p(off / p) = -log p without cancellation when the loss is tiny
         small = torch.log1p(off / p.clamp_min(torch.finfo(torch.float64).tiny))
-        return torch.where(off < 0.5, small, lse - lse_y).squeeze(1)
+        return torch.where(off < 0.5, small, lse - lse_y).squeeze(-1)
 
     # linear head: z = C^T s, dL/dz = softmax(z) - onehot(y), then back through softmax(a)
     def _linear_parts(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -425,6 +427,141 @@ def train(
     )
 
 
+# -- batched training ----------------------------------------------------------------------
+class _BatchModel(_Model):
+    """B datasets padded to common (n, T, d): padded positions score ``-inf``, padded
+    samples hold one zero-key label position (zero loss and gradient), padded embedding
+    coordinates are zero (their weights get zero gradient and stay at zero)."""
+
+    def __init__(self, datasets: Sequence[Dataset], device: torch.device) -> None:
+        import torch
+
+        B = len(datasets)
+        n = max(ds.n for ds in datasets)
+        T = max(ds.padded()[0].shape[1] for ds in datasets)
+        d = max(ds.d for ds in datasets)
+        keys = np.zeros((B, n, T, d))
+        queries = np.zeros((B, n, d))
+        mask = np.zeros((B, n, T), dtype=bool)
+        label = np.zeros((B, n, T), dtype=bool)
+        for b, ds in enumerate(datasets):
+            ids, m, lab = ds.padded()
+            t0 = T - ids.shape[1]  # right-align: the query stays the last position
+            keys[b, : ds.n, t0:, : ds.d] = ds.E[ids] * m[..., None]
+            queries[b, : ds.n, : ds.d] = ds.E[ids[:, -1]]
+            mask[b, : ds.n, t0:], label[b, : ds.n, t0:] = m, lab
+            mask[b, ds.n :, -1] = label[b, ds.n :, -1] = True  # padded samples
+        as_t = partial(torch.as_tensor, device=device)
+        self.head = "attention"
+        self.keys, self.queries = as_t(keys), as_t(queries)
+        mask_t, label_t = as_t(mask), as_t(label)
+        zeros = torch.zeros(mask.shape, dtype=torch.float64, device=device)
+        self.pad_bias = torch.where(mask_t, zeros, -math.inf)
+        self.label_bias = torch.where(label_t, zeros, -math.inf)
+        self.label = label_t
+        self.off_label = (mask_t & ~label_t).to(torch.float64)
+        self.n = as_t([float(ds.n) for ds in datasets]).reshape(B, 1, 1)
+        self.real = as_t(np.arange(n)[None, :] < np.array([ds.n for ds in datasets])[:, None])
+
+    def scores(self, W: torch.Tensor) -> torch.Tensor:
+        u = self.queries @ W.transpose(-1, -2)  # B x n x d: W e_k
+        return (self.keys @ u.unsqueeze(-1)).squeeze(-1) + self.pad_bias
+
+    def weight_grad(self, g: torch.Tensor) -> torch.Tensor:
+        gk = (g.unsqueeze(-2) @ self.keys).squeeze(-2)  # B x n x d
+        return gk.transpose(-1, -2) @ self.queries / self.n
+
+    def losses(self, W: torch.Tensor) -> torch.Tensor:
+        per = self._attention_loss(self.scores(W)) * self.real
+        return per.sum(-1) / self.n.reshape(-1)
+
+
+def train_batch(
+    datasets: Sequence[Dataset], config: TrainConfig = TrainConfig()
+) -> list[TrainResult]:
+    """Train one model per dataset, all in one tensor program; same iterates as :func:`train`.
+
+    The datasets may differ in K, d, n and T: they are padded with masks
+    (:class:`_BatchModel`) and every step is a handful of batched tensor operations, so
+    the per-step Python overhead is paid once for the whole batch.  Each dataset keeps
+    its own normalisation (ngd divides by its own gradient norm), its own default
+    learning rate (gd: ``1 / smoothness_bound``) and its own ``n``; the iterates equal
+    those of ``train(ds, config)`` to fp64 round-off (only the order of floating-point
+    sums differs).
+
+    Parameters
+    ----------
+    datasets : the datasets (any mix of shapes).
+    config : as for :func:`train`; the combined ``"W"`` parametrisation and the
+        ``"attention"`` head only.  Random init draws each dataset's ``d x d`` W from
+        ``config.seed``, exactly as :func:`train` does.
+
+    Returns
+    -------
+    list[TrainResult]
+        One per dataset, in order, with ``history`` (step, loss, norm) and ``iterates``
+        at the recorded steps.
+
+    Raises
+    ------
+    ConfigError
+        An unsupported parametrisation or head, or no datasets.
+    DeviceError
+        The device is not available.
+    FloatingPointError
+        Some dataset's weights or loss stopped being finite.
+    """
+    import torch
+
+    if not datasets:
+        raise ConfigError("train_batch needs at least one dataset")
+    if config.parametrization != "W" or config.head != "attention":
+        raise ConfigError("train_batch supports parametrization 'W' with the attention head only")
+    cfgs = [config.resolve(ds) for ds in datasets]
+    device = resolve_device(config.device)
+    model = _BatchModel(datasets, device)
+    B, d = len(datasets), model.keys.shape[-1]
+    W = torch.zeros((B, d, d), dtype=torch.float64)
+    for b, (ds, cfg) in enumerate(zip(datasets, cfgs, strict=True)):
+        W[b, : ds.d, : ds.d] = _init_params(cfg, ds.d)[0]
+    W = W.to(device)
+    lr = torch.as_tensor([c.lr for c in cfgs], dtype=torch.float64, device=device)
+    lr = lr.reshape(B, 1, 1)
+    record = config.record_steps()
+    snaps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    tiny = torch.finfo(torch.float64).tiny
+    with torch.inference_mode(), _flush_denormals():
+        for step in range(config.steps + 1):
+            if step in record:
+                snaps[step] = (W.cpu().numpy().copy(), model.losses(W).cpu().numpy().copy())
+            if step == config.steps:
+                break
+            G = model.grad(W)
+            if config.optimizer == "ngd":
+                norm = torch.linalg.vector_norm(G, dim=(-2, -1), keepdim=True).clamp_min(tiny)
+                W.addcdiv_(G * lr, norm, value=-1.0)
+            else:
+                W.sub_(G * lr)
+    return [
+        _batch_result(b, ds, cfg, snaps, _device_name(device))
+        for b, (ds, cfg) in enumerate(zip(datasets, cfgs, strict=True))
+    ]
+
+
+def _batch_result(
+    b: int, ds: Dataset, cfg: TrainConfig, snaps: dict, device: str
+) -> TrainResult:
+    history, iterates = [], {}
+    for step, (Ws, losses) in sorted(snaps.items()):
+        W = Ws[b, : ds.d, : ds.d].copy()
+        history.append(_checked_row(step, W, float(losses[b]), f" on dataset {b}"))
+        iterates[step] = W
+    return TrainResult(
+        W=iterates[cfg.steps], history=tuple(history), config=cfg, device=device,
+        iterates=iterates,
+    )
+
+
 @contextlib.contextmanager
 def _flush_denormals() -> Iterator[None]:
     """Treat subnormal fp64 values (below 2.2e-308) as 0 on the CPU while training.
@@ -487,15 +624,7 @@ def _record(
     iterates: dict[int, np.ndarray],
 ) -> None:
     W_np = W.cpu().numpy().copy()
-    value = float(model.loss(W))
-    with np.errstate(over="ignore"):
-        norm = float(np.linalg.norm(W_np))
-    if not (math.isfinite(norm) and math.isfinite(value)):
-        raise FloatingPointError(
-            f"training diverged at step {step} (non-finite weights or "
-            "loss): lower the learning rate"
-        )
-    row: dict[str, Any] = {"step": step, "loss": value, "norm": norm}
+    row = _checked_row(step, W_np, float(model.loss(W)))
     if monitor is not None:
         extra = dict(monitor(W_np.copy()))
         clash = set(extra) & set(row)
@@ -504,6 +633,18 @@ def _record(
         row.update(extra)
     history.append(row)
     iterates[step] = W_np
+
+
+def _checked_row(step: int, W: np.ndarray, value: float, where: str = "") -> dict[str, Any]:
+    """The history row ``{step, loss, norm}``; raises once weights or loss are not finite."""
+    with np.errstate(over="ignore"):
+        norm = float(np.linalg.norm(W))
+    if not (math.isfinite(norm) and math.isfinite(value)):
+        raise FloatingPointError(
+            f"training diverged at step {step}{where} (non-finite weights or "
+            "loss): lower the learning rate"
+        )
+    return {"step": step, "loss": value, "norm": norm}
 
 
 def _device_name(device: torch.device) -> str:

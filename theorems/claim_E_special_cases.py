@@ -58,7 +58,7 @@ from ntp_mechanics.kernel.claim_support import (
     solvable,
 )
 from ntp_mechanics.kernel.evidence import attention_svm, judge_acyclic, judge_iterates
-from ntp_mechanics.kernel.fact_support import graph_datasets
+from ntp_mechanics.kernel.fact_support import graph_datasets, vocab_sizes
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.solvers.finite import finite_component
@@ -94,8 +94,12 @@ def replicated(ds: Dataset) -> Dataset:
     return ds.with_samples((*ds.samples, ds.samples[i]))
 
 
-acyclic = graph_datasets(acyclic_only=True, min_acyclic_edges=1)
-strongly_connected = graph_datasets(strongly_connected=True)
+acyclic = graph_datasets(K=vocab_sizes(), acyclic_only=True, min_acyclic_edges=1)
+strongly_connected = graph_datasets(K=vocab_sizes(), strongly_connected=True)
+# The replicated-sample control needs GD to settle within its steps: at K = 15 (thorough)
+# GD was still 7.7 from W_fin after 4000 normalised steps (norm growing), inconclusive
+# rather than contradicts; so this control stays at K <= 6.
+strongly_connected_small = graph_datasets(strongly_connected=True)
 
 
 @given(ds=acyclic)
@@ -146,7 +150,7 @@ def test_control_query_selection_is_rejected(ds: Dataset) -> None:
     assert_contradicts(result, ds)
 
 
-@given(ds=strongly_connected)
+@given(ds=strongly_connected_small)
 @example(ds=SC_WEIGHTED)
 def test_control_W_fin_of_a_replicated_sample_is_rejected(ds: Dataset) -> None:
     if solvable(ds) is None:

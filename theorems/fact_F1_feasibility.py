@@ -35,6 +35,7 @@ from ntp_mechanics.kernel.fact_support import (
     overcomplete_datasets,
     strongly_connected,
     two_cycle,
+    vocab_sizes,
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InfeasibleError
@@ -66,7 +67,7 @@ def feasible(ds: Dataset, W: np.ndarray, tol: float = TOL) -> bool:
     return True
 
 
-@given(ds=fact_datasets())
+@given(ds=fact_datasets(K=vocab_sizes()))
 @example(ds=chain())
 @example(ds=two_cycle())
 @example(ds=strongly_connected())
@@ -80,7 +81,7 @@ def test_level_point_feasible_and_svm_no_larger(ds: Dataset) -> None:
     assert np.linalg.norm(sol.W) <= np.linalg.norm(W_lvl) * (1 + 1e-6) + 1e-9
 
 
-@given(ds=fact_datasets())
+@given(ds=fact_datasets(K=vocab_sizes()))
 @example(ds=chain())
 @example(ds=two_cycle())
 def test_minimiser_unique_across_formulations(ds: Dataset) -> None:
@@ -95,7 +96,7 @@ def test_minimiser_unique_across_formulations(ds: Dataset) -> None:
     assert np.linalg.norm(W - W_ref) <= 1e-4 * max(1.0, float(np.linalg.norm(W_ref)))
 
 
-@given(ds=graph_datasets(min_acyclic_edges=1))
+@given(ds=graph_datasets(K=vocab_sizes(), min_acyclic_edges=1))
 @example(ds=chain())
 @example(ds=two_cycle())
 def test_negative_control_reversed_or_shrunk_levels_infeasible(ds: Dataset) -> None:

@@ -28,6 +28,7 @@ from ntp_mechanics.kernel.fact_support import (
     graph_datasets,
     strongly_connected,
     two_cycle,
+    vocab_sizes,
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
@@ -55,7 +56,11 @@ def f2_consistent(ds: Dataset, W: np.ndarray) -> bool:
     return float(np.linalg.norm(W)) >= norm_lower_bound(ds, tpg) * (1 - 1e-6)
 
 
-@given(ds=st.one_of(fact_datasets(), graph_datasets(strongly_connected=True)))
+@given(
+    ds=st.one_of(
+        fact_datasets(K=vocab_sizes()), graph_datasets(K=vocab_sizes(), strongly_connected=True)
+    )
+)
 @example(ds=chain())
 @example(ds=two_cycle())
 @example(ds=strongly_connected())
@@ -67,7 +72,10 @@ def test_zero_iff_no_acyclic_edge(ds: Dataset) -> None:
     assert bool(np.any(W)) == tpg.has_acyclic_edge
 
 
-@given(ds=graph_datasets(strongly_connected=True), other=graph_datasets(min_acyclic_edges=1))
+@given(
+    ds=graph_datasets(K=vocab_sizes(), strongly_connected=True),
+    other=graph_datasets(K=vocab_sizes(), min_acyclic_edges=1),
+)
 @example(ds=strongly_connected(), other=chain())
 def test_negative_control(ds: Dataset, other: Dataset) -> None:
     # The zero matrix claimed for a graph with an acyclic edge...

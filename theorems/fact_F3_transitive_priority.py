@@ -30,6 +30,7 @@ from ntp_mechanics.kernel.fact_support import (
     graph_datasets,
     strongly_connected,
     two_cycle,
+    vocab_sizes,
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import PriorityGraph, TokenPriorityGraphs
@@ -67,7 +68,7 @@ def n_strict_pairs(ds: Dataset) -> int:
     return sum(g.higher(i, j) for g in tpg.values() for i in g.graph.nodes for j in g.graph.nodes)
 
 
-@given(ds=st.one_of(fact_datasets(), graph_datasets(min_depth=2)))
+@given(ds=st.one_of(fact_datasets(K=vocab_sizes()), graph_datasets(K=vocab_sizes(), min_depth=2)))
 @example(ds=chain())
 @example(ds=two_cycle())
 @example(ds=strongly_connected())
@@ -85,7 +86,7 @@ def test_long_chain_margins_add_up() -> None:
     assert (E[0] - E[2]) @ W @ E[3] >= 2 - TOL
 
 
-@given(ds=graph_datasets(min_acyclic_edges=1, min_cyclic_edges=1))
+@given(ds=graph_datasets(K=vocab_sizes(), min_acyclic_edges=1, min_cyclic_edges=1))
 @example(ds=two_cycle())
 def test_negative_control(ds: Dataset) -> None:
     W = decided(graph_svm, ds).W

@@ -30,6 +30,7 @@ from ntp_mechanics.kernel.fact_support import (
     graph_datasets,
     strongly_connected,
     two_cycle,
+    vocab_sizes,
 )
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
@@ -73,7 +74,7 @@ def kkt_holds(
     return abs(float(lam.sum()) - 2 * float(np.sum(W * W))) <= tol * scale**2
 
 
-@given(ds=fact_datasets())
+@given(ds=fact_datasets(K=vocab_sizes()))
 @example(ds=chain())
 @example(ds=two_cycle())
 @example(ds=strongly_connected())
@@ -83,7 +84,7 @@ def test_orthogonality_span_and_kkt(ds: Dataset) -> None:
     assert kkt_holds(ds, sol.W, sol.constraints, sol.duals)
 
 
-@given(ds=graph_datasets(min_acyclic_edges=1, min_cyclic_edges=1))
+@given(ds=graph_datasets(K=vocab_sizes(), min_acyclic_edges=1, min_cyclic_edges=1))
 @example(ds=two_cycle())
 def test_negative_control(ds: Dataset) -> None:
     sol = decided(graph_svm, ds)

@@ -79,16 +79,17 @@ MAX_STEPS = 20_000  # about 1.5 s of fp64 training on one core for these sizes
 
 
 # -- strategies (the facts' full-rank ones, kernel/fact_support.py) ---------------------
-def paper_first() -> SearchStrategy[Dataset]:
+def paper_first(K: SearchStrategy[int] | None = None) -> SearchStrategy[Dataset]:
     return paper_datasets(
-        K=st.integers(2, MAX_K), n=st.integers(1, 8), T=st.integers(2, 6),
+        K=K if K is not None else st.integers(2, MAX_K), n=st.integers(1, 8), T=st.integers(2, 6),
         variable_lengths=True, embeddings=full_rank,
     )
 
 
 def claim_datasets(**graph_kw: object) -> SearchStrategy[Dataset]:
-    """Either generator route (graph-first takes ``graph_kw``); full-rank embeddings."""
-    return st.one_of(graph_datasets(**graph_kw), paper_first())
+    """Either generator route (graph-first takes ``graph_kw``; a ``K`` strategy applies
+    to both); full-rank embeddings."""
+    return st.one_of(graph_datasets(**graph_kw), paper_first(graph_kw.get("K")))
 
 
 # -- cached computations -----------------------------------------------------------------

@@ -7,6 +7,11 @@ Both routes of the generators are used: graph-first (``token_graphs`` realised b
 ``realisations``, so the graph structure is controlled) and dataset-first
 (``paper_datasets``, the paper's random sequences).
 
+Under the ``thorough`` Hypothesis profile the strategies that take ``K=vocab_sizes()``
+(facts F1-F4, F7, claims A and E) draw vocabularies up to ``THOROUGH_MAX_K = 16``
+(with ``d = K`` above 6); the bound is read from the active profile when the first
+example is drawn, so the ``ci`` and ``dev`` profiles stay small and fast.
+
 A solver that cannot certify its answer raises ``InconclusiveError``: that says
 nothing about the theory, so :func:`decided` turns it into a Hypothesis rejection
 (with an ``event``).  If every example of a test were rejected, Hypothesis would raise
@@ -19,7 +24,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import numpy as np
-from hypothesis import event, reject
+from hypothesis import event, reject, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -35,6 +40,7 @@ from ntp_mechanics.model.tpg import TokenPriorityGraphs
 __all__ = [
     "MAX_D",
     "MAX_K",
+    "THOROUGH_MAX_K",
     "chain",
     "decided",
     "eye_dataset",
@@ -42,20 +48,40 @@ __all__ = [
     "full_rank",
     "graph_datasets",
     "level_point",
+    "max_k",
     "overcomplete_datasets",
     "paper_style",
     "relabel",
     "rotation",
     "strongly_connected",
     "two_cycle",
+    "vocab_sizes",
 ]
 
 MAX_K = 6
 MAX_D = 6
+THOROUGH_MAX_K = 16  # the fast solvers (THEORY.md section 9) make K = 16 cheap
 T = TypeVar("T")
 
 
 # -- strategies ---------------------------------------------------------------------------
+def max_k() -> int:
+    """The largest vocabulary to draw: ``THOROUGH_MAX_K`` under the ``thorough`` profile."""
+    current = getattr(settings, "get_current_profile_name", None)  # absent in older Hypothesis
+    name = current() if current else getattr(settings, "_current_profile", None)
+    return THOROUGH_MAX_K if name == "thorough" else MAX_K
+
+
+def vocab_sizes(lo: int = 2) -> SearchStrategy[int]:
+    """K in ``[lo, max_k()]``, the bound read when the first example is drawn (after
+    the profile is loaded), shrinking towards ``lo``.
+
+    >>> max_k() in (MAX_K, THOROUGH_MAX_K)
+    True
+    """
+    return st.deferred(lambda: st.integers(lo, max_k()))
+
+
 def full_rank(K: int, max_d: int = MAX_D) -> SearchStrategy[np.ndarray]:
     """Full-rank embeddings (orthonormal, unit-norm or equicorrelated), ``K <= d <= max_d``."""
     return st.integers(K, max(K, max_d)).flatmap(lambda d: embeddings(K, d))
@@ -73,10 +99,12 @@ def graph_datasets(
 
 def paper_style(
     emb: Callable[[int], SearchStrategy[np.ndarray]] = full_rank,
+    K: SearchStrategy[int] | None = None,
 ) -> SearchStrategy[Dataset]:
-    """Dataset-first: uniform sequences of variable length, labels from the sequence."""
+    """Dataset-first: uniform sequences of variable length, labels from the sequence
+    (``K`` defaults to ``[2, MAX_K]``)."""
     return paper_datasets(
-        K=st.integers(2, MAX_K),
+        K=K if K is not None else st.integers(2, MAX_K),
         n=st.integers(1, 8),
         T=st.integers(1, 6),
         variable_lengths=True,
@@ -85,8 +113,10 @@ def paper_style(
 
 
 def fact_datasets(**graph_kw: object) -> SearchStrategy[Dataset]:
-    """Either route, full-rank embeddings (the facts' assumption ``K <= d``)."""
-    return st.one_of(graph_datasets(**graph_kw), paper_style())
+    """Either route, full-rank embeddings (the facts' assumption ``K <= d``); a ``K``
+    strategy in ``graph_kw`` applies to both routes."""
+    K = graph_kw.get("K")
+    return st.one_of(graph_datasets(**graph_kw), paper_style(K=K))
 
 
 def overcomplete_datasets() -> SearchStrategy[Dataset]:
