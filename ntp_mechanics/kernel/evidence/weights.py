@@ -14,7 +14,10 @@ Three sound monotonicity facts (they hold for any gradient method
 exceeds; 0 for a zero start).  The remainder ``W - P`` is ``W(0)``'s own, so
 
 0. ``||W - P|| <= b0``, and the start's part in S_all has norm at most
-   ``bS = sqrt(b0^2 - ||W - P||^2)``.
+   ``bS = sqrt(b0^2 - ||W - P||^2)``.  In floating point, once the loss nears the
+   resolution of the softmax a normalised step follows rounding errors, in any
+   direction: every bound gets the allowance :func:`rounding_drift` (0 unless
+   ``L(W) < 1e-4``, and the whole norm once ``L(W) <= 1e-10``).
 
 1. ``<grad L(W), W_svm> <= 0`` for every W: sample i contributes
    ``sum_{t: x_t != y} s_t (a_t - a_y)`` with ``a = scores of W_svm``, and each edge
@@ -83,6 +86,7 @@ PATH_OK, PATH_BAD = 0.2, 0.7  # ||P/||P|| - W_R/R||: GD tracks the path to 0.01-
 FIN_OK, FIN_BAD = 0.05, 0.5
 COS_SLACK = 0.05  # <P, u> below -bS - COS_SLACK ||P||: impossible for GD (fact 1 above)
 REM_SLACK = 1e-5  # relative rounding of a remainder (weights stored in fp32, projection)
+ROUNDING = 1e-10  # fp64 gradient rounding (eps times scores up to ~1e5): rounding_drift
 LOSS_SLACK = 1e-3  # normalised steps of lr 0.01 may overshoot by this much
 
 
@@ -104,6 +108,32 @@ def init_bound(d: int) -> float:
         ``sqrt(d)``.
     """
     return math.sqrt(d)
+
+
+def rounding_drift(norm: float, loss: float) -> float:
+    """How far fp64 rounding may have moved a normalised-GD run of norm ``norm``.
+
+    Once the loss is near the fp64 resolution of the softmax, the computed gradient
+    (of size about ``L``) is dominated by rounding errors of size about
+    ``ROUNDING`` (``eps`` times the scores), and a *normalised* step follows the
+    rounding: unit steps in any direction, the part outside S_all included.  A run
+    moves at most about its final norm in total, so the drift is bounded by
+    ``norm * min(1, ROUNDING / L)``; 0 at the losses of the paper's cyclic runs.
+
+    Parameters
+    ----------
+    norm : float
+        ``||P_{S_all} W||``.
+    loss : float
+        ``L(W)``, computed accurately (:func:`~ntp_mechanics.kernel.evidence.common.precise_loss`).
+
+    Returns
+    -------
+    float
+        The allowance added to the sound rules' bounds.
+    """
+    ratio = ROUNDING / loss if loss > 0 else math.inf
+    return 0.0 if ratio < 1e-6 else norm * min(1.0, ratio)
 
 
 def check_weights(pred: Predictions, W: np.ndarray,
@@ -130,17 +160,20 @@ def check_weights(pred: Predictions, W: np.ndarray,
     W = pred.S_all.project(raw)  # the only part the loss sees (fact F6)
     rem = float(np.linalg.norm(raw - W))
     b0 = init_bound(pred.dataset.d) if init_norm is None else float(init_norm)
-    # ||P W(0)||^2 + ||W(0) - P W(0)||^2 = ||W(0)||^2 <= b0^2, and the remainder is W(0)'s
-    bS = math.sqrt(max(b0 * b0 - rem * rem, 0.0))
     loss = LogLoss(pred.dataset)
-    L0 = precise_loss(loss, np.zeros_like(W))
     LW = precise_loss(loss, W)
+    drift = rounding_drift(float(np.linalg.norm(W)), LW)
+    # ||P W(0)||^2 + ||W(0) - P W(0)||^2 = ||W(0)||^2 <= b0^2, and at least
+    # rem - drift of the remainder is W(0)'s
+    bS = math.sqrt(max(b0 * b0 - max(rem - drift, 0.0) ** 2, 0.0)) + drift
+    L0 = precise_loss(loss, np.zeros_like(W))
     Ls = pred.fin.L_star
     rho = float(np.linalg.norm(W))
     ns = float(np.linalg.norm(pred.W_svm))
     att = attention_errors(pred.dataset.E, W, pred.W_fin, training_inputs(pred))
     m: dict[str, Any] = {
         "norm_W": rho, "norm_remainder": rem, "init_bound": b0, "init_bound_S_all": bS,
+        "rounding_drift": drift,
         "norm_W_svm": ns,
         "norm_W_fin": float(np.linalg.norm(pred.W_fin)),
         "loss": LW, "L0": L0, "L_star": Ls,
@@ -150,10 +183,11 @@ def check_weights(pred: Predictions, W: np.ndarray,
         "mean_off_scc": att.mean_off, "max_off_scc": att.max_off, "max_within_scc_tv": att.max_tv,
     }
     sound: list[str] = []
-    if rem > b0 + REM_SLACK * float(np.linalg.norm(raw)):
-        sound.append(f"||W - P_S_all W|| = {rem:.3g} > {b0:.3g}: gradient descent never moves "
-                     "the part outside S_all, so it is the start's, whose norm is at most "
-                     f"{b0:.3g} (--init-norm)")
+    if rem > b0 + drift + REM_SLACK * float(np.linalg.norm(raw)):
+        sound.append(f"||W - P_S_all W|| = {rem:.3g} > {b0 + drift:.3g}: gradient descent "
+                     "never moves the part outside S_all, so it is the start's, whose norm is "
+                     f"at most {b0:.3g} (--init-norm)" + (f", plus {drift:.2g} of fp64 rounding"
+                                                          if drift else ""))
     e2 = float(np.max(np.sum(pred.dataset.E ** 2, axis=1)))
     L_start = L0 + 2 * bS * e2
     if LW > L_start + LOSS_SLACK:
@@ -288,7 +322,7 @@ def _check_finite(pred: Predictions, W: np.ndarray, m: dict[str, Any],
     dist = float(np.linalg.norm(W - pred.W_fin))
     nf, bS = m["norm_W_fin"], m["init_bound_S_all"]
     m["dist_to_W_fin"] = dist
-    if dist > nf + bS + 1.0:
+    if dist > nf + bS + 1.0:  # bS includes the rounding drift
         sound.append(f"||P - W_fin|| = {dist:.3g} > ||W_fin|| + {bS:.3g} + 1 = "
                      f"{nf + bS + 1:.3g}: gradient descent does not move away from the "
                      "minimiser")
