@@ -141,3 +141,28 @@ def test_remainder_is_reported_and_does_not_change_the_verdict(runs) -> None:
     assert base.verdict == projected.verdict
     assert projected.metrics["norm_remainder"] < 1e-12
     assert base.metrics["norm_remainder"] == pytest.approx(float(np.linalg.norm(W - P)))
+
+
+def test_init_norm_states_the_assumption(tmp_path: Path, runs) -> None:
+    """A start larger than sqrt(d) outside S_all contradicts the default assumption
+    (the remainder is the start's) but not a stated larger bound."""
+    from ntp_mechanics.solvers.predictions import predict
+
+    ds, W = runs[4]
+    big = 3.0 * np.sqrt(ds.d) * np.random.default_rng(1).standard_normal(W.shape)
+    W_big = W + big - predict(ds).S_all.project(big)
+    assert check(ds, W_big).verdict.value == "contradicts"
+    assert check(ds, W_big, init_norm=100.0).verdict.value == "consistent"
+    ds.save(tmp_path / "ds.json")
+    (tmp_path / "w.json").write_text(json.dumps({"W": W_big.tolist()}))
+    args = ["check", str(tmp_path / "ds.json"), "--weights", str(tmp_path / "w.json")]
+    assert main([*args, "--init-norm", "100"]) == 0
+    assert main([*args, "--init-norm", "-1"]) == 2
+
+
+def test_rounding_drift_only_near_fp64_resolution() -> None:
+    from ntp_mechanics.kernel.evidence.weights import rounding_drift
+
+    assert rounding_drift(40.0, 1e-3) == 0.0
+    assert rounding_drift(40.0, 1e-30) == 40.0
+    assert rounding_drift(40.0, 1e-6) == pytest.approx(40.0 * 1e-4)

@@ -119,3 +119,16 @@ def test_without_a_trainer_the_module_only_skips(tmp_path: Path) -> None:
     proc = run(tmp_path, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", module)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "2 skipped" in proc.stdout and "no trainer given" in proc.stdout
+
+
+def test_hook_arguments() -> None:
+    """``test --trainer`` runs only the trainer's claims, with its options passed on."""
+    from ntp_mechanics.app.cli import build_parser
+    from ntp_mechanics.app.run_tests import pytest_args
+
+    args = build_parser().parse_args(["test", "--trainer", "m:f", "--init-norm", "0"])
+    args.pytest_args = []
+    out = pytest_args(args)
+    assert out[-1].endswith("trainer_claims.py")
+    assert out[out.index("--ntp-trainer") + 1] == "m:f"
+    assert out[out.index("--ntp-init-norm") + 1] == "0.0"

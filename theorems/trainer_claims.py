@@ -21,6 +21,9 @@ Conclusion: no claim CONTRADICTS on the trainer's output.  A broken trainer (not
 importable, raises, wrong shape) is bad input (:class:`TrainerError`, exit 2), not a
 counterexample.
 
+The sound rules assume the trainer starts from ``||W(0)|| <= sqrt(d)`` (PyTorch's
+default init never exceeds it); ``--ntp-init-norm B0`` states another bound.
+
 The module is collected only when a trainer is given (``--ntp-trainer``; the plugin
 adds it to the run), so the default suite is unaffected.  Each dataset is trained
 once and shared by the tests (the trainer should be deterministic).
@@ -72,12 +75,18 @@ def user_trainer(pytestconfig: pytest.Config) -> Trainer:
     return load_trainer(spec)
 
 
-def judge(trainer: Trainer, ds: Dataset) -> CheckResult:
+@pytest.fixture(scope="session")
+def init_norm(pytestconfig: pytest.Config) -> float | None:
+    """``--ntp-init-norm``: the bound on the trainer's ``||W(0)||`` (None: ``sqrt(d)``)."""
+    return pytestconfig.getoption("ntp_init_norm", None)
+
+
+def judge(trainer: Trainer, ds: Dataset, init_norm: float | None = None) -> CheckResult:
     """The trainer's weights on ``ds`` (trained once per dataset), checked."""
     key = (id(trainer), ds)
     if key not in _weights:
         _weights[key] = trained_weights(trainer, ds)
-    return check(ds, _weights[key], predictions=predictions(ds))
+    return check(ds, _weights[key], init_norm=init_norm, predictions=predictions(ds))
 
 
 def assert_claims_hold(result: CheckResult, ds: Dataset, claims: str) -> None:
@@ -98,18 +107,19 @@ strongly_connected = graph_datasets(strongly_connected=True)
 @example(ds=PAPER_RANDOM)
 @example(ds=DOC_CYCLE)
 @example(ds=MIXED_TWO_QUERIES)
-def test_trainer_claims_B_C_D(user_trainer: Trainer, ds: Dataset) -> None:
+def test_trainer_claims_B_C_D(user_trainer: Trainer, init_norm: float | None,
+                              ds: Dataset) -> None:
     if separable(ds) is None:
         return
     label_events(ds)
-    assert_claims_hold(judge(user_trainer, ds), ds, "BCD")
+    assert_claims_hold(judge(user_trainer, ds, init_norm), ds, "BCD")
 
 
 @given(ds=st.one_of(acyclic, strongly_connected))
 @example(ds=CHAIN)
 @example(ds=STRONGLY_CONNECTED)
-def test_trainer_claim_E(user_trainer: Trainer, ds: Dataset) -> None:
+def test_trainer_claim_E(user_trainer: Trainer, init_norm: float | None, ds: Dataset) -> None:
     if solvable(ds) is None:
         return
     label_events(ds)
-    assert_claims_hold(judge(user_trainer, ds), ds, "BCDE")
+    assert_claims_hold(judge(user_trainer, ds, init_norm), ds, "BCDE")

@@ -16,7 +16,9 @@ configuration.  The plugin
   ``conjectures`` section of the terminal summary;
 * ``--ntp-trainer MODULE:FUNCTION``: runs claims B-E on the user's trainer
   (:mod:`ntp_mechanics.theorems.trainer_claims`, added to the run); a trainer that
-  cannot be imported, raises or returns a wrong shape ends the run with exit code 2.
+  cannot be imported, raises or returns a wrong shape ends the run with exit code 2;
+  ``--ntp-init-norm B0`` states its initialisation's norm bound (as ``check
+  --init-norm``).
 
 Loading it costs neither torch nor cvxpy.
 """
@@ -24,6 +26,7 @@ Loading it costs neither torch nor cvxpy.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -49,6 +52,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ntp-trainer", dest="ntp_trainer", default=None, metavar="MODULE:FUNCTION",
         help="check claims B-E on FUNCTION(dataset) -> W (d x d, score e_x^T W e_query), "
              "MODULE importable from the current folder")
+    parser.getgroup("ntp-mechanics").addoption(
+        "--ntp-init-norm", dest="ntp_init_norm", type=float, default=None, metavar="B0",
+        help="bound on the trainer's ||W(0)|| for the sound rules (default sqrt(d), "
+             "PyTorch's default init; 0 for a zero start)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,16 +86,15 @@ def _add_trainer_claims(config: pytest.Config, spec: str) -> None:
         config.args.append(module)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
     """Remember a broken trainer: the run ends with exit code 2, not 1."""
-    report = yield
+    yield
     if call.excinfo is not None and item.config.getoption("ntp_trainer", None):
         from ntp_mechanics.kernel.user_trainer import TrainerError
 
         if call.excinfo.errisinstance(TrainerError):
             item.config.stash[_TRAINER_BROKEN] = str(call.excinfo.value)
-    return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -42,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trainer", metavar="MODULE:FUNCTION",
                    help="check claims B-E on your trainer FUNCTION(dataset) -> W (d x d) "
                         "instead of the paper's claims; MODULE importable from here")
+    p.add_argument("--init-norm", type=float, metavar="B0",
+                   help="with --trainer: bound on its ||W(0)|| (default sqrt(d), PyTorch's "
+                        "default init; 0 for a zero start)")
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
@@ -64,6 +67,8 @@ def _trainer_args(args: argparse.Namespace) -> list[str]:
     paths = [str(theorems_dir() / "trainer_claims.py"), *args.paths]
     out = [*isolated_pytest_args([Path(p) for p in paths]), f"--hypothesis-profile={args.profile}",
            "--ntp-trainer", args.trainer]
+    if args.init_norm is not None:
+        out += ["--ntp-init-norm", repr(args.init_norm)]
     return out + list(args.pytest_args) + paths
 
 

@@ -92,8 +92,8 @@ def check(dataset: Dataset, W: Any, *, init_norm: float | None = None,
     W : array-like
         d x d, score convention ``e_{x_t}^T W e_query``; any initialisation.
     init_norm : float, optional
-        Bound on ``||P_{S_all} W(0)||`` for the sound rules (0 for a zero start);
-        default ``max(sqrt(d), ||W - P_{S_all} W||)``.
+        Bound on ``||W(0)||`` for the sound rules (0 for a zero start); default
+        ``sqrt(d)``, which PyTorch's default ``nn.Linear`` init never exceeds.
     predictions : Predictions, optional
         ``predict(dataset)`` when already computed.
 
