@@ -9,6 +9,8 @@ for the Hypothesis strategies):
   ``.W_fin``, ``.sccs``, ``.tpg``, ...);
 * :func:`train` and :class:`TrainConfig` - attention trained by gradient descent
   (fp64 PyTorch);
+* :func:`check` and :class:`CheckResult` - the verdict of claims B-E on weights
+  trained anywhere, from any initialisation (what ``ntp-mechanics check`` prints);
 * the conjecture API: :func:`conjecture` (decorator), :func:`observe`,
   :func:`inconclusive`, :func:`vacuous`, :func:`settle`.
 
@@ -47,6 +49,8 @@ _EXPORTS = {
     "train_batch": "ntp_mechanics.solvers.training",
     "Verdict": "ntp_mechanics.kernel.verdict",
     "ClaimResult": "ntp_mechanics.kernel.verdict",
+    "check": "ntp_mechanics.kernel.checking",
+    "CheckResult": "ntp_mechanics.kernel.checking",
     "conjecture": "ntp_mechanics.kernel.conjectures",
     "observe": "ntp_mechanics.kernel.conjectures",
     "inconclusive": "ntp_mechanics.kernel.conjectures",
@@ -54,6 +58,7 @@ _EXPORTS = {
     "settle": "ntp_mechanics.kernel.conjectures",
 }
 __all__ = [
+    "CheckResult",
     "ClaimResult",
     "Dataset",
     "DatasetError",
@@ -61,6 +66,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "Verdict",
+    "check",
     "conjecture",
     "inconclusive",
     "load_dataset",
@@ -73,6 +79,7 @@ __all__ = [
 ]  # the keys of _EXPORTS, spelled out for linters
 
 if TYPE_CHECKING:
+    from ntp_mechanics.kernel.checking import CheckResult, check
     from ntp_mechanics.kernel.conjectures import (
         conjecture,
         inconclusive,

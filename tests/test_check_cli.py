@@ -100,7 +100,9 @@ def test_strongly_connected_dataset(tmp_path: Path) -> None:
     ds = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 2, 2), 1), ((0, 2), 2)])
     W = ngd_torch(ds)
     assert run_check(tmp_path, ds, W) == 0
-    assert run_check(tmp_path, ds, -W) == 1
+    # -W_fin is sound to reject only for a known start: from zero, L(-W) > L(0)
+    assert run_check(tmp_path, ds, -W, "--init-norm", "0") == 1
+    assert run_check(tmp_path, ds, -W) == 3
 
 
 def test_bad_input_exits_2(tmp_path: Path, trained, capsys: pytest.CaptureFixture) -> None:

@@ -20,8 +20,8 @@ modules): the S_fin part against ``W_fin`` (noise floor ``2 lr``), the orthogona
 part's direction against ``W_svm/||W_svm||``, extrapolated in the margin scale.
 A second form judges a *single* trained matrix the way ``ntp-mechanics check``
 does (:func:`ntp_mechanics.kernel.evidence.check_weights`): compared at its own norm with
-the certified regularization path and with ``W_fin + sqrt(R^2 - ||W_fin||^2)
-W_svm/||W_svm||``.
+the certified regularization path at matched norm, part by part, with
+``W_fin + sqrt(R^2 - ||W_fin||^2) W_svm/||W_svm||`` reported.
 
 Conclusion: never CONTRADICTS; the paper's cases reach CONSISTENT.
 
@@ -77,8 +77,9 @@ def claim_D(ds: Dataset, W_fin: np.ndarray | None = None) -> ClaimResult:
 
 
 def claim_D_single(ds: Dataset, W: np.ndarray) -> ClaimResult:
-    """Claim D for one trained matrix (what ``ntp-mechanics check`` reports as D)."""
-    results = check_weights(predictions(ds), W).results
+    """Claim D for one trained matrix (what ``ntp-mechanics check`` reports as D); the
+    iterates start from zero, so the sound rules use ``||W(0)|| = 0``."""
+    results = check_weights(predictions(ds), W, init_norm=0.0).results
     return next(r for r in results if r.claim == "D")
 
 

@@ -19,7 +19,12 @@ configuration.  The plugin
   ntp_mechanics.theorems`` and a user's own ``conjecture_C9_mine.py`` run as they are;
 * loads the conjecture plugin (:mod:`ntp_mechanics.kernel.conjectures`):
   ``--gate-conjectures``, ``--conjecture-dir``, counterexample files and the
-  ``conjectures`` section of the terminal summary.
+  ``conjectures`` section of the terminal summary;
+* ``--ntp-trainer MODULE:FUNCTION``: runs claims B-E on the user's trainer
+  (:mod:`ntp_mechanics.theorems.trainer_claims`, added to the run); a trainer that
+  cannot be imported, raises or returns a wrong shape ends the run with exit code 2;
+  ``--ntp-init-norm B0`` states its initialisation's norm bound (as ``check
+  --init-norm``).
 
 Loading it costs neither torch nor cvxpy.
 """
@@ -27,7 +32,7 @@ Loading it costs neither torch nor cvxpy.
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -77,10 +82,27 @@ def example_database(spec: str) -> Any:
                                ReadOnlyDatabase(shared))
 
 
+_TRAINER_BROKEN = pytest.StashKey[str]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("ntp-mechanics").addoption(
+        "--ntp-trainer", dest="ntp_trainer", default=None, metavar="MODULE:FUNCTION",
+        help="check claims B-E on FUNCTION(dataset) -> W (d x d, score e_x^T W e_query), "
+             "MODULE importable from the current folder")
+    parser.getgroup("ntp-mechanics").addoption(
+        "--ntp-init-norm", dest="ntp_init_norm", type=float, default=None, metavar="B0",
+        help="bound on the trainer's ||W(0)|| for the sound rules (default sqrt(d), "
+             "PyTorch's default init; 0 for a zero start)")
+
+
 @pytest.hookimpl(tryfirst=True)  # before Hypothesis's plugin loads --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+    spec = config.getoption("ntp_trainer", None)
+    if spec:
+        _add_trainer_claims(config, spec)
     from hypothesis import settings
 
     from ntp_mechanics.generators import profiles
@@ -130,6 +152,37 @@ def _own_claim_module(path: Path) -> bool:
 
 _THEOREMS = theorems_dir().resolve()
 _CHOSEN: set[str] = set()  # the package's profiles this session asked for by name
+
+
+def _add_trainer_claims(config: pytest.Config, spec: str) -> None:
+    """Import the trainer now (exit 2 if broken) and collect the trainer's claims."""
+    from ntp_mechanics.kernel.user_trainer import TrainerError, load_trainer
+
+    try:
+        load_trainer(spec)
+    except TrainerError as exc:
+        pytest.exit(str(exc), returncode=2)
+    from ntp_mechanics.kernel.claims import theorems_dir
+
+    module = str(theorems_dir() / "trainer_claims.py")
+    if module not in config.args:
+        config.args.append(module)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Remember a broken trainer: the run ends with exit code 2, not 1."""
+    yield
+    if call.excinfo is not None and item.config.getoption("ntp_trainer", None):
+        from ntp_mechanics.kernel.user_trainer import TrainerError
+
+        if call.excinfo.errisinstance(TrainerError):
+            item.config.stash[_TRAINER_BROKEN] = str(call.excinfo.value)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _TRAINER_BROKEN in session.config.stash:
+        session.exitstatus = 2
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:

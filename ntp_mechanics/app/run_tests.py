@@ -7,6 +7,17 @@ and plugin.  The Hypothesis profile is ``--profile`` (default ``dev``).  The exi
 is pytest's: 0 when everything passed (a conjecture counterexample is reported, not a
 failure, unless ``--gate-conjectures``), 1 when a test failed, 2 or more when pytest
 could not run.
+
+``--trainer MODULE:FUNCTION`` checks the user's own training code instead of the
+paper's claims: ``FUNCTION(dataset)`` (MODULE importable from the current folder) is
+called on the generated datasets of claims B, C, D and E
+(:mod:`ntp_mechanics.theorems.trainer_claims`) and its ``W`` (d x d, score
+``e_{x_t}^T W e_query``, any initialisation) judged by the rules of
+``ntp-mechanics check``.  Exit 0 when no case contradicts, 1 when one does (the
+shrunk dataset and the verdict are printed), 2 for a trainer that cannot be imported,
+raises or returns a wrong shape.  Example::
+
+    ntp-mechanics test --trainer my_attention:train --profile ci
 """
 
 from __future__ import annotations
@@ -28,16 +39,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--include-slow", action="store_true", help="also run @pytest.mark.slow")
     p.add_argument("--gate-conjectures", action="store_true",
                    help="a conjecture counterexample fails the run")
+    p.add_argument("--trainer", metavar="MODULE:FUNCTION",
+                   help="check claims B-E on your trainer FUNCTION(dataset) -> W (d x d) "
+                        "instead of the paper's claims; MODULE importable from here")
+    p.add_argument("--init-norm", type=float, metavar="B0",
+                   help="with --trainer: bound on its ||W(0)|| (default sqrt(d), PyTorch's "
+                        "default init; 0 for a zero start)")
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
     """The whole pytest command line (after ``pytest``) for these arguments."""
+    if getattr(args, "trainer", None):
+        return _trainer_args(args)
     paths = suite_paths(args.paths)
     out = [*isolated_pytest_args([Path(p) for p in paths]), f"--hypothesis-profile={args.profile}"]
     if not args.include_slow:
         out += ["-m", "not slow"]
     if args.gate_conjectures:
         out.append("--gate-conjectures")
+    return out + list(args.pytest_args) + paths
+
+
+def _trainer_args(args: argparse.Namespace) -> list[str]:
+    """Only the trainer's claims (and the user's PATHS), with ``--ntp-trainer``."""
+    from ntp_mechanics.kernel.claims import theorems_dir
+
+    paths = [str(theorems_dir() / "trainer_claims.py"), *args.paths]
+    out = [*isolated_pytest_args([Path(p) for p in paths]), f"--hypothesis-profile={args.profile}",
+           "--ntp-trainer", args.trainer]
+    if args.init_norm is not None:
+        out += ["--ntp-init-norm", repr(args.init_norm)]
     return out + list(args.pytest_args) + paths
 
 
@@ -49,5 +80,9 @@ def run(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not Path(path).exists():
             raise FileNotFoundError(f"no such file or folder: {path}")
+    if args.trainer:
+        from ntp_mechanics.kernel.user_trainer import load_trainer
+
+        load_trainer(args.trainer)  # a broken trainer: one line, exit 2, before pytest
     os.environ[PROFILE_ENV] = args.profile
     return int(pytest.main(pytest_args(args)))
