@@ -32,7 +32,7 @@ How a row is filled (the verdict rules):
   decided Hypothesis examples (one per plain test).
 * A failed **negative control** (a test named ``*control*``) adds inconclusive: the
   check lost its power to reject a wrong prediction.
-* **Conjectures C1-C3**: "counterexample found" if any record says so, else "held on
+* **Conjectures C1-C6**: "counterexample found" if any record says so, else "held on
   N cases" (N decided cases), else "inconclusive"; cases tried = every case drawn.
 * **Worst metric**: theorems - the largest value over cases of a designated error at
   the last scale measured and of its extrapolated limit (:data:`WORST`); facts - none
@@ -518,7 +518,7 @@ _RULES = (
     "and the largest extrapolated limit (the verdicts judge the extrapolation, since every "
     "claim is a limit).  Facts (F1-F8) assert exact properties: passed tests are consistent, "
     "a failed assertion contradicts; cases tried counts decided Hypothesis examples.  "
-    "Conjectures (C1-C3) are reported, not asserted.  A failed negative control (a check "
+    "Conjectures (C1-C6) are reported, not asserted.  A failed negative control (a check "
     "that no longer rejects a wrong prediction) makes the claim inconclusive.")
 
 

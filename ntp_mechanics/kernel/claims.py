@@ -8,10 +8,10 @@ found by its file-name prefix (``claim_A_*.py``, ``fact_F1_*.py``,
 registry; a claim whose module does not exist yet has ``module = None``.
 
 New conjectures need no entry here: a module ``theorems/conjecture_<ID>_<slug>.py``
-whose ``<ID>`` (a capital letter and digits, e.g. ``C4``) is not in :data:`CLAIMS` is
+whose ``<ID>`` (a capital letter and digits, e.g. ``C7``) is not in :data:`CLAIMS` is
 *discovered* (:func:`discovered`) with kind ``conjecture`` and, as its statement, the
 first line of its module docstring (read with :mod:`ast`, never imported; a leading
-``"C4: "`` is dropped).  :func:`all_claims`, :func:`claim`, :func:`registry` and
+``"C7: "`` is dropped).  :func:`all_claims`, :func:`claim`, :func:`registry` and
 ``ntp-mechanics claims`` include them.
 
 Example
@@ -20,7 +20,7 @@ Example
 ['A', 'B', 'C', 'D', 'E', 'F1']
 >>> claim("F5").kind
 'fact'
->>> statement_of("C4", "'C4: W_svm is orthogonal to W_fin.'")
+>>> statement_of("C7", "'C7: W_svm is orthogonal to W_fin.'")
 'W_svm is orthogonal to W_fin.'
 """
 
