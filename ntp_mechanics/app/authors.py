@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ntp_mechanics.kernel.evidence.common import cosine as _cos
 from ntp_mechanics.model.dataset import Dataset
 
 if TYPE_CHECKING:
@@ -82,11 +83,6 @@ PUBLISHED = (
 
 
 # -- the two protocols on one dataset ---------------------------------------------------
-def _cos(A: np.ndarray, B: np.ndarray) -> float:
-    na, nb = float(np.linalg.norm(A)), float(np.linalg.norm(B))
-    return float(np.sum(A * B) / (na * nb)) if na > 0 and nb > 0 else 0.0
-
-
 def reduced_ngd(ds: Dataset, pred: Predictions, steps: int, lr: float = LR) -> np.ndarray:
     """``W_fin(tau)``: normalised GD from zero on the reduced loss ``L_fin``, in ``S_fin``
     coordinates (its gradients lie in ``S_fin``), after ``steps`` steps."""
