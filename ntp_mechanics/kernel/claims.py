@@ -70,9 +70,9 @@ class Claim:
 CLAIMS: tuple[Claim, ...] = (
     Claim("A", "theorem", "regularization path: if W_svm != 0, W_R/R -> W_svm/||W_svm|| and "
           "P_fin W_R -> W_fin as R -> inf", "5"),
-    Claim("B", "theorem", "gradient descent: L(W(tau)) -> L*; if W_svm != 0, ||W(tau)|| -> inf, "
-          "W(tau)/||W(tau)|| -> W_svm/||W_svm||, P_fin W(tau) -> W_fin; if W_svm = 0, "
-          "W(tau) -> W_fin", "5"),
+    Claim("B", "theorem", "gradient descent from any W(0): L(W(tau)) -> L*; if W_svm != 0, "
+          "||W(tau)|| -> inf, W(tau)/||W(tau)|| -> W_svm/||W_svm||, P_fin W(tau) -> W_fin; if "
+          "W_svm = 0, P_{S_all} W(tau) -> W_fin (judged on P_{S_all} W: fact F6)", "5"),
     Claim("C", "theorem", "automaton: attention concentrates on the label's SCC (or a fresh "
           "input's dominating SCC), distributed as softmax_t(e_{x_t}^T W_fin e_k)", "5"),
     Claim("D", "theorem", "implicit bias: W(tau) ~ W_fin + ||W(tau)|| W_svm/||W_svm||", "5"),
