@@ -22,8 +22,11 @@ inactive constraints, ``mu`` free: the cyclic ``G_e`` span ``S_fin``).  For a fe
 
 Both are decided by small convex problems (cvxpy, fp64, Clarabel; status checked and
 the returned multipliers re-verified in numpy): the *stationarity residual*
-``min ||U V^T - P_T(Lambda)||_F / sqrt(r)`` and the *subgradient residual*, the same
-with ``Lambda = U V^T + M`` and ``||P_{T^perp} Lambda||_2 <= 1`` enforced.  Sources:
+``min (||U V^T - P_T(Lambda)||_F + sum_e lambda_e s_e) / sqrt(r)`` over multipliers on
+*every* acyclic constraint, with ``s_e = margin_e - 1 >= 0`` its slack (the
+complementarity term replaces a hard active set, which at finite scale flips as
+margins cross a tolerance), and the *subgradient residual*, the same with
+``Lambda = U V^T + M`` and ``||P_{T^perp} Lambda||_2 <= 1`` enforced.  Sources:
 Tarzanagh et al. 2023 (nuclear-norm attention SVM for ``K Q^T``); Sheen et al. 2024
 (gradient flow on K, Q); Lyu and Li 2020 (limit directions of homogeneous models are
 KKT points of the max-margin problem).
@@ -70,7 +73,7 @@ class NuclearKKT:
     stationarity_residual: float  # M free: KKT of the factorised problem
     subgradient_residual: float  # ||M||_2 <= 1: subgradient of ||.||_* (global optimality)
     nuclear_at_unit_margin: float  # ||W_unit||_*
-    multipliers: np.ndarray  # lambda (active acyclic), then mu (S_fin basis): stationarity
+    multipliers: np.ndarray  # lambda (acyclic edges), then mu (S_fin basis): stationarity
 
     def stationary(self, tol: float = KKT_TOL) -> bool:
         """A KKT point of the factorised nuclear-norm Graph-SVM (to ``tol``)."""
@@ -94,9 +97,11 @@ def nuclear_kkt(ds: Dataset, W: np.ndarray, tpg: TokenPriorityGraphs | None = No
         A d x d direction, e.g. a normalised ``K Q^T`` iterate.
     tpg : TokenPriorityGraphs, optional
         The graphs of ``ds`` when the caller has them.
-    rank_tol, active_tol : float
-        Relative singular-value and margin tolerances that decide the rank and the active
-        set of a direction measured at finite scale.
+    rank_tol : float
+        Relative singular-value tolerance that decides the rank of a direction measured
+        at finite scale.
+    active_tol : float
+        Slack below which a constraint is counted as active (reported only).
     subgradient : bool
         Also solve the (costlier, semidefinite) subgradient problem; NaN when False.
 
@@ -129,11 +134,13 @@ def nuclear_kkt(ds: Dataset, W: np.ndarray, tpg: TokenPriorityGraphs | None = No
     U, s, Vt = np.linalg.svd(Wu)
     r = int(np.sum(s > rank_tol * s[0]))
     U, V = U[:, :r], Vt[:r].T
-    active = [e for e, m in zip(edges, margins / low, strict=True) if m <= 1 + active_tol]
-    gens = [np.outer(E[i] - E[j], E[k]) for i, j, k in active] + list(S_fin.basis)
-    stat, mult = _stationarity(U, V, gens, len(active))
-    sub = _subgradient(U, V, gens, len(active)) if subgradient else float("nan")
-    return NuclearKKT(Wu, r, len(active), stat, sub, float(np.linalg.norm(Wu, "nuc")), mult)
+    slack = margins / low - 1.0  # >= 0; 0 on the active constraints
+    gens = [np.outer(E[i] - E[j], E[k]) for i, j, k in edges] + list(S_fin.basis)
+    cost = np.concatenate([slack, np.zeros(S_fin.dim)])  # complementarity, lambda_e s_e
+    stat, mult = _stationarity(U, V, gens, len(edges), cost)
+    sub = _subgradient(U, V, gens, len(edges), cost) if subgradient else float("nan")
+    n_active = int(np.sum(slack <= active_tol))
+    return NuclearKKT(Wu, r, n_active, stat, sub, float(np.linalg.norm(Wu, "nuc")), mult)
 
 
 def _tangent(U: np.ndarray, V: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -142,38 +149,39 @@ def _tangent(U: np.ndarray, V: np.ndarray, X: np.ndarray) -> np.ndarray:
     return PU @ X + X @ PV - PU @ X @ PV
 
 
-def _stationarity(U: np.ndarray, V: np.ndarray, gens: list[np.ndarray], n_active: int
-                  ) -> tuple[float, np.ndarray]:
-    """``min ||U V^T - P_T(Lambda)||_F / sqrt(r)`` over the cone (an SOCP)."""
+def _stationarity(U: np.ndarray, V: np.ndarray, gens: list[np.ndarray], n_acyclic: int,
+                  cost: np.ndarray) -> tuple[float, np.ndarray]:
+    """``min ||U V^T - P_T(Lambda)||_F + sum_e lambda_e s_e`` over ``lambda >= 0`` (an
+    SOCP), divided by ``sqrt(r)``."""
     target = (U @ V.T).ravel()
     A = np.array([_tangent(U, V, G).ravel() for G in gens]).T
     x = cp.Variable(len(gens))
-    cons = [x[:n_active] >= 0] if n_active else []
-    prob = cp.Problem(cp.Minimize(cp.norm(target - A @ x)), cons)
+    prob = cp.Problem(cp.Minimize(cp.norm(target - A @ x) + cost @ x), [x[:n_acyclic] >= 0])
     _check(prob, "stationarity")
     xv = np.asarray(x.value, dtype=float)
-    xv[:n_active] = np.maximum(xv[:n_active], 0.0)  # a feasible point: an upper bound
-    res = float(np.linalg.norm(target - A @ xv))
+    xv[:n_acyclic] = np.maximum(xv[:n_acyclic], 0.0)  # a feasible point: an upper bound
+    res = float(np.linalg.norm(target - A @ xv) + cost @ xv)
     _agree(res, float(prob.value))
     return res / np.sqrt(U.shape[1]), xv
 
 
-def _subgradient(U: np.ndarray, V: np.ndarray, gens: list[np.ndarray], n_active: int) -> float:
-    """``min ||U V^T + M - Lambda||_F / sqrt(r)``, ``M`` in ``T^perp`` with ``||M||_2 <= 1``
-    (an SDP; ``M = U_perp Z V_perp^T``)."""
+def _subgradient(U: np.ndarray, V: np.ndarray, gens: list[np.ndarray], n_acyclic: int,
+                 cost: np.ndarray) -> float:
+    """``min ||U V^T + M - Lambda||_F + sum_e lambda_e s_e`` (divided by ``sqrt(r)``),
+    ``M`` in ``T^perp`` with ``||M||_2 <= 1`` (an SDP; ``M = U_perp Z V_perp^T``)."""
     d, r = U.shape
     Uf, _, _ = np.linalg.svd(np.hstack([U, np.eye(d)]))
     Vf, _, _ = np.linalg.svd(np.hstack([V, np.eye(d)]))
     Up, Vp = Uf[:, r:], Vf[:, r:]
     x = cp.Variable(len(gens))
     Lam = sum(x[g] * gens[g] for g in range(len(gens)))
-    cons = [x[:n_active] >= 0] if n_active else []
+    cons = [x[:n_acyclic] >= 0]
     expr = U @ V.T - Lam
     if d > r:
         Z = cp.Variable((d - r, d - r))
         expr = expr + Up @ Z @ Vp.T
         cons.append(cp.sigma_max(Z) <= 1)
-    prob = cp.Problem(cp.Minimize(cp.norm(cp.vec(expr, order="F"))), cons)
+    prob = cp.Problem(cp.Minimize(cp.norm(cp.vec(expr, order="F")) + cost @ x), cons)
     _check(prob, "subgradient")
     return max(float(prob.value), 0.0) / np.sqrt(r)
 

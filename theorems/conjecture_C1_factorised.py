@@ -26,7 +26,12 @@ found such a case, ``E = I_4`` with samples (1,0)->1, (0,1)->0, (0,1)->1, (0,2)-
 (1,2)->2 (residual 0.48 at ``x = 9.4`` but still falling, global gap 0.02).  A
 plateau whose last per-doubling ratio is below 0.7 is not a limit either (GD leaving one
 stationary point for another): the second ci run found a unit-norm K = d = 4 case
-whose residual sat at 0.82 and then fell by a ratio of 0.39; it is undecided too.
+whose residual sat at 0.82 and then fell by a ratio of 0.39; it is undecided too.  A
+plateau needs a per-doubling ratio of at least 0.95 (the suite's default is 0.85): on
+``E = I_3`` with samples (2,0,2)->2 twice and (2,1,0)->1 (thorough profile, seed 1)
+the residual falls only by about 0.9 per doubling (0.28, 0.23, 0.21, 0.19, then 0.13
+and 0.10 at 6000 and 8000 steps) while the second singular value keeps growing and
+the global gap falls to 0.01: a slow direction, not a limit.
 
 Protocol.  ``W = K Q^T`` with ``K, Q`` of size d x d (m = d), entries ``N(0, 1e-6)``,
 normalised GD on (K, Q) jointly with step 0.003 for 4000 steps; small datasets
@@ -75,6 +80,7 @@ RECORD_AT = (500, 1000, 1500, 2000, 3000)
 MIN_SCALE = 8.0
 TOL, LARGE = 0.02, 0.1  # extrapolated residual: consistent within TOL, plateau >= LARGE
 STILL_FALLING = 0.7  # a last per-doubling ratio below this is no plateau
+PLATEAU = 0.95  # per doubling: the factorised direction can converge very slowly
 COUNTEREXAMPLE_1 = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 2, 0), 1)])
 COUNTEREXAMPLE_2 = Dataset.from_arrays(np.eye(3), [((1, 0), 1), ((2, 0), 2), ((0, 1), 0),
                                                    ((2, 1), 2)])
@@ -119,7 +125,7 @@ def judge_factorised(ds: Dataset, iterates: dict[int, np.ndarray], nu: float,
                            f"the last three scales {scales[-3]:.3g}..{scales[-1]:.3g} span less "
                            "than a doubling: too little growth to extrapolate")
     fit = limit_of_decaying(scales, residuals, model="1/x")
-    j = judge_decay(fit, tol=TOL, large=LARGE)
+    j = judge_decay(fit, tol=TOL, large=LARGE, plateau=PLATEAU)
     if j.verdict is Verdict.CONTRADICTS and fit.ratios and fit.ratios[-1] < STILL_FALLING:
         # saddle-to-saddle dynamics: a residual that plateaued and now falls fast is GD
         # leaving one stationary point for another, not a limit
