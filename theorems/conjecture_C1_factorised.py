@@ -25,8 +25,8 @@ like ``log tau`` when a cyclic part holds it back), is undecided; the first ci r
 found such a case, ``E = I_4`` with samples (1,0)->1, (0,1)->0, (0,1)->1, (0,2)->0,
 (1,2)->2 (residual 0.48 at ``x = 9.4`` but still falling, global gap 0.02).  A
 plateau whose last per-doubling ratio is below 0.7 is not a limit either (GD leaving one
-stationary point for another): the second ci run found a unit-norm K = d = 4 case
-whose residual sat at 0.82 and then fell by a ratio of 0.39; it is undecided too.  A
+stationary point for another): a ci run (with an earlier, hard-active-set residual)
+found a unit-norm K = d = 4 case whose residual sat at 0.82 and then fell by a ratio of 0.39; it is undecided too.  A
 plateau needs a per-doubling ratio of at least 0.95 (the suite's default is 0.85): on
 ``E = I_3`` with samples (2,0,2)->2 twice and (2,1,0)->1 (thorough profile, seed 1)
 the residual falls only by about 0.9 per doubling (0.28, 0.23, 0.21, 0.19, then 0.13
@@ -40,8 +40,8 @@ normalised GD on (K, Q) jointly with step 0.003 for 4000 steps; small datasets
 The known counterexamples to the old, global form (THEORY.md section 6) are pinned
 as ``@example``s: with ``E = I_3``, samples (0,1,2)->0 and (1,2,0)->1, and samples
 (1,0)->1, (2,0)->2, (0,1)->0, (2,1)->2, GD on K Q^T reaches a rank-1 KKT point
-(stationarity residual about 5e-4 and 2e-4 at ``x = 25``) that is not global (global
-gap about 0.23 and 0.25, subgradient residual 0.37).  On the first, a second singular
+(stationarity residual about 5e-4 and 4e-4 at ``x = 25``) that is not global (global
+gap about 0.23 and 0.25, subgradient residual 0.36 and 0.37).  On the first, a second singular
 value grows past the rank tolerance by step 4000 (``x = 45``): GD may be leaving that
 point, and the judge sees a residual that rises again.
 
