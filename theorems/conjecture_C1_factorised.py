@@ -26,7 +26,8 @@ found such a case, ``E = I_4`` with samples (1,0)->1, (0,1)->0, (0,1)->1, (0,2)-
 (1,2)->2 (residual 0.48 at ``x = 9.4`` but still falling, global gap 0.02).  A
 plateau whose last per-doubling ratio is below 0.7 is not a limit either (GD leaving one
 stationary point for another): a ci run (with an earlier, hard-active-set residual)
-found a unit-norm K = d = 4 case whose residual sat at 0.82 and then fell by a ratio of 0.39; it is undecided too.  A
+found a unit-norm K = d = 4 case whose residual sat at 0.82 and then fell by a ratio
+of 0.39; it is undecided too.  A
 plateau needs a per-doubling ratio of at least 0.95 (the suite's default is 0.85): on
 ``E = I_3`` with samples (2,0,2)->2 twice and (2,1,0)->1 (thorough profile, seed 1)
 the residual falls only by about 0.9 per doubling (0.28, 0.23, 0.21, 0.19, then 0.13
