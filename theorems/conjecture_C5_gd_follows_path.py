@@ -36,8 +36,8 @@ premise, that the limit gap at the last scale exceeds ``DIR_TOL``, is asserted.
 
 Example
 -------
->>> from ntp_mechanics.kernel.claim_support import DOC_CYCLE
->>> path_following(DOC_CYCLE).verdict.value
+>>> from ntp_mechanics.kernel.claim_support import CHAIN
+>>> path_following(CHAIN).verdict.value
 'consistent'
 """
 
