@@ -70,7 +70,7 @@ __all__ = [
 ]
 
 OPTIMIZERS = ("gd", "ngd")
-INITS = ("auto", "zero", "random")
+INITS = ("auto", "zero", "random", "uniform")
 PARAMETRIZATIONS = ("W", "KQ")
 HEADS = ("attention", "linear")
 NGD_LR = 0.01
@@ -100,15 +100,17 @@ class TrainConfig:
     ``init="auto"`` means zero for ``"W"`` and random for ``"KQ"`` (zero is a saddle of
     the factorised loss).  Random init draws every entry of W (or of K and Q) from
     ``N(0, init_scale^2)`` with a CPU ``torch.Generator`` seeded by ``seed``, so runs
-    are identical across devices.  ``width`` below d restricts W to rank m (the
-    conjecture concerns m >= d).  Step ``t`` of the history is the iterate after t
-    updates; steps 0 and ``steps`` are always recorded.
+    are identical across devices; ``init="uniform"`` draws them uniformly on
+    ``[-init_scale, init_scale]`` (PyTorch's default for ``nn.Linear(d, d)`` is
+    ``init_scale = 1/sqrt(d)``; claim B holds from any initialisation).  ``width``
+    below d restricts W to rank m (the conjecture concerns m >= d).  Step ``t`` of the
+    history is the iterate after t updates; steps 0 and ``steps`` are always recorded.
     """
 
     optimizer: str = "ngd"  # "gd" | "ngd"
     lr: float | None = None  # None: 0.01 for ngd, 1/smoothness_bound for gd
     steps: int = 4000
-    init: str = "auto"  # "auto" | "zero" | "random"
+    init: str = "auto"  # "auto" | "zero" | "random" | "uniform"
     init_scale: float = 1e-3
     seed: int = 0
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
@@ -612,6 +614,9 @@ def _init_params(cfg: TrainConfig, d: int) -> list[torch.Tensor]:
         return [torch.zeros(s, dtype=torch.float64) for s in shapes]
     # drawn on the CPU so every device starts from the same bits
     gen = torch.Generator().manual_seed(cfg.seed)
+    if cfg.init == "uniform":  # PyTorch's nn.Linear default is init_scale = 1/sqrt(fan_in)
+        return [cfg.init_scale * (2 * torch.rand(s, generator=gen, dtype=torch.float64) - 1)
+                for s in shapes]
     return [cfg.init_scale * torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
 
 

@@ -7,7 +7,7 @@ import json
 
 from ntp_mechanics.kernel.claims import registry
 
-HELP = ("list the claims the suite checks (ids A-E, F1-F8, C1-C3, and any discovered "
+HELP = ("list the claims the suite checks (ids A-E, F1-F8, C1-C6, and any discovered "
         "theorems/conjecture_<ID>_*.py) and their modules")
 
 

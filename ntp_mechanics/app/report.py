@@ -1,12 +1,14 @@
 """``ntp-mechanics report --out DIR``: every claim, the paper's experiment, figures.
 
 Runs the claim modules of ``theorems/`` (THEORY.md: theorems A-E, facts F1-F8,
-conjectures C1-C3) under pytest in a subprocess (:mod:`ntp_mechanics.app.gate`), then the
+conjectures C1-C6) under pytest in a subprocess (:mod:`ntp_mechanics.app.gate`), then the
 paper's experiment (:mod:`ntp_mechanics.app.paper`), and writes
 
 * ``DIR/report.md`` and ``DIR/report.json`` - one row per claim: id, statement, kind,
   verdict, cases tried, worst metric, tests; the paper-reproduction section with its
-  conclusions computed from the numbers; the plan and seeds;
+  conclusions computed from the numbers; the authors' protocol (default init,
+  ``W_fin(tau)``, fitted R) beside ours and their published numbers beside the suite's
+  (:mod:`ntp_mechanics.app.authors`); the plan and seeds;
 * PNG figures (:mod:`ntp_mechanics.app.figures`), ``DIR/paper_trials.json`` (every curve),
   ``DIR/pytest.log`` (pytest's output) and ``DIR/conjectures/`` (the conjecture
   plugin's records and any counterexample datasets).
@@ -30,7 +32,7 @@ How a row is filled (the verdict rules):
   decided Hypothesis examples (one per plain test).
 * A failed **negative control** (a test named ``*control*``) adds inconclusive: the
   check lost its power to reject a wrong prediction.
-* **Conjectures C1-C3**: "counterexample found" if any record says so, else "held on
+* **Conjectures C1-C6**: "counterexample found" if any record says so, else "held on
   N cases" (N decided cases), else "inconclusive"; cases tried = every case drawn.
 * **Worst metric**: theorems - the largest value over cases of a designated error at
   the last scale measured and of its extrapolated limit (:data:`WORST`); facts - none
@@ -93,6 +95,7 @@ class ReportPlan:
     claim_ids: tuple[str, ...] | None = None
     jobs: int = 2
     include_slow: bool = False
+    authors_trials: int = 10  # trials per published configuration (app/authors.py)
 
     @classmethod
     def quick(cls) -> ReportPlan:
@@ -105,7 +108,7 @@ class ReportPlan:
     @classmethod
     def tiny(cls, claim_ids: tuple[str, ...] = ("F2",)) -> ReportPlan:
         """For tests: a few claim modules, a seconds-long paper grid, one process."""
-        return cls("tiny", "ci", PaperPlan.tiny(), claim_ids=claim_ids, jobs=1)
+        return cls("tiny", "ci", PaperPlan.tiny(), claim_ids=claim_ids, jobs=1, authors_trials=1)
 
     def with_options(self, seed: int, device: str, jobs: int) -> ReportPlan:
         paper = replace(self.paper, seed=seed, device=device, workers=jobs)
@@ -376,6 +379,7 @@ class Report:
     seconds: float = 0.0
     started: str = ""
     notes: list[str] = field(default_factory=list)
+    authors: dict[str, Any] = field(default_factory=dict)  # app/authors.py: run_authors
 
     @property
     def exit_code(self) -> int:
@@ -395,6 +399,7 @@ class Report:
             "paper": {"summary": self.paper_summary, "conclusions": self.conclusions,
                       "trials_file": "paper_trials.json", "tpg_dataset": self.tpg_dataset},
             "figures": self.figures,
+            "authors": self.authors,
         }
 
 
@@ -434,12 +439,20 @@ def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> R
     }
     report = Report(plan, _device_name(plan.paper.device), rows, run, summary,
                     conclusions(summary), {k: p.name for k, p in paths.items()},
-                    ds.to_json(), ds.name, started=started)
+                    ds.to_json(), ds.name, started=started,
+                    authors=_authors_protocol(plan))
     report.seconds = time.perf_counter() - t0
     (out / "report.json").write_text(json.dumps(report.to_dict(), indent=1, default=str) + "\n",
                                      encoding="utf-8")
     (out / "report.md").write_text(render_markdown(report), encoding="utf-8")
     return report
+
+
+def _authors_protocol(plan: ReportPlan) -> dict[str, Any]:
+    """The authors' protocol beside ours and their published numbers (app/authors.py)."""
+    from ntp_mechanics.app.authors import run_authors
+
+    return run_authors(plan.paper, published_trials=plan.authors_trials)
 
 
 def _device_name(device: str) -> str:
@@ -485,6 +498,10 @@ def render_markdown(rep: Report) -> str:
                  "some theorem or fact claim failed (see the rows marked contradicts and the "
                  "notes)."), ""]
     lines += _paper_section(rep)
+    if rep.authors:
+        from ntp_mechanics.app.authors import authors_markdown
+
+        lines += ["", *authors_markdown(rep.authors)]
     return "\n".join(lines) + "\n"
 
 
@@ -495,7 +512,7 @@ _RULES = (
     "and the largest extrapolated limit (the verdicts judge the extrapolation, since every "
     "claim is a limit).  Facts (F1-F8) assert exact properties: passed tests are consistent, "
     "a failed assertion contradicts; cases tried counts decided Hypothesis examples.  "
-    "Conjectures (C1-C3) are reported, not asserted.  A failed negative control (a check "
+    "Conjectures (C1-C6) are reported, not asserted.  A failed negative control (a check "
     "that no longer rejects a wrong prediction) makes the claim inconclusive.")
 
 

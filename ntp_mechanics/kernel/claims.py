@@ -15,16 +15,16 @@ The one home of
 
 A *claim* is one statement of THEORY.md, named by its id: the paper's theorems
 (A-E, section 5), the exact facts (F1-F8, section 4) and the conjectures beyond the
-paper (C1-C3, section 6).  Each is checked by one pytest module under ``theorems/``,
+paper (C1-C6, section 6).  Each is checked by one pytest module under ``theorems/``,
 found by its file-name prefix (``claim_A_*.py``, ``fact_F1_*.py``,
 ``conjecture_C1_*.py``), so modules can be renamed or added without touching this
 registry; a claim whose module does not exist yet has ``module = None``.
 
 New conjectures need no entry here: a module ``theorems/conjecture_<ID>_<slug>.py``
-whose ``<ID>`` (a capital letter and digits, e.g. ``C4``) is not in :data:`CLAIMS` is
+whose ``<ID>`` (a capital letter and digits, e.g. ``C7``) is not in :data:`CLAIMS` is
 *discovered* (:func:`discovered`) with kind ``conjecture`` and, as its statement, the
 first line of its module docstring (read with :mod:`ast`, never imported; a leading
-``"C4: "`` is dropped).  :func:`all_claims`, :func:`claim`, :func:`registry` and
+``"C7: "`` is dropped).  :func:`all_claims`, :func:`claim`, :func:`registry` and
 ``ntp-mechanics claims`` include them.
 
 Example
@@ -33,7 +33,7 @@ Example
 ['A', 'B', 'C', 'D', 'E', 'F1']
 >>> claim("F5").kind
 'fact'
->>> statement_of("C4", "'C4: W_svm is orthogonal to W_fin.'")
+>>> statement_of("C7", "'C7: W_svm is orthogonal to W_fin.'")
 'W_svm is orthogonal to W_fin.'
 >>> ev = group_by_claim({"theorems/fact_F2_zero.py::test_x": {"outcome": "passed"},
 ...                      "tests/test_tpg.py::test_y": {"outcome": "failed"}},
@@ -122,9 +122,9 @@ class Claim:
 CLAIMS: tuple[Claim, ...] = (
     Claim("A", "theorem", "regularization path: if W_svm != 0, W_R/R -> W_svm/||W_svm|| and "
           "P_fin W_R -> W_fin as R -> inf", "5"),
-    Claim("B", "theorem", "gradient descent: L(W(tau)) -> L*; if W_svm != 0, ||W(tau)|| -> inf, "
-          "W(tau)/||W(tau)|| -> W_svm/||W_svm||, P_fin W(tau) -> W_fin; if W_svm = 0, "
-          "W(tau) -> W_fin", "5"),
+    Claim("B", "theorem", "gradient descent from any W(0): L(W(tau)) -> L*; if W_svm != 0, "
+          "||W(tau)|| -> inf, W(tau)/||W(tau)|| -> W_svm/||W_svm||, P_fin W(tau) -> W_fin; if "
+          "W_svm = 0, P_{S_all} W(tau) -> W_fin (judged on P_{S_all} W: fact F6)", "5"),
     Claim("C", "theorem", "automaton: attention concentrates on the label's SCC (or a fresh "
           "input's dominating SCC), distributed as softmax_t(e_{x_t}^T W_fin e_k)", "5"),
     Claim("D", "theorem", "implicit bias: W(tau) ~ W_fin + ||W(tau)|| W_svm/||W_svm||", "5"),
@@ -143,12 +143,23 @@ CLAIMS: tuple[Claim, ...] = (
           "4"),
     Claim("F8", "fact", "invariances: W_svm depends on edge sets only; rotations E -> E Q^T "
           "map W -> Q W Q^T; relabelling changes nothing", "4"),
-    Claim("C1", "conjecture", "W = K Q^T by GD from small init: direction tends to a "
-          "nuclear-norm Graph-SVM solution", "6"),
+    Claim("C1", "conjecture", "W = K Q^T by GD from small init: the direction tends to a KKT "
+          "point of the nuclear-norm Graph-SVM (certificate: a multiplier in the cone of the "
+          "active acyclic constraints plus the span of the cyclic ones; whether it is the "
+          "global W_svm_* is reported separately)", "6"),
     Claim("C2", "conjecture", "overcomplete E (K > d) with a feasible Graph-SVM: claims A-D "
           "still hold", "6"),
     Claim("C3", "conjecture", "linear head with cross-entropy: GD tends to the Graph-SVM of "
           "the token sets it selects", "6"),
+    Claim("C4", "conjecture", "regularization path of the factorisation: (K_R, Q_R) = argmin "
+          "L(K Q^T) s.t. ||K||_F^2 + ||Q||_F^2 <= 2R; K_R Q_R^T / R tends in direction to the "
+          "global nuclear-norm Graph-SVM W_svm_*", "6"),
+    Claim("C5", "conjecture", "GD follows the regularization path: ||W(tau)/||W(tau)|| - W_R/R|| "
+          "-> 0 with R = ||P_{S_all} W(tau)||, faster than either tends to W_svm/||W_svm||",
+          "6"),
+    Claim("C6", "conjecture", "mirror descent with psi(W) = sum |W_ab|^p / p (p in {1.5, 3}): "
+          "the direction tends to the l_p Graph-SVM (||W||_F replaced by the entrywise "
+          "||W||_p)", "6"),
 )
 
 

@@ -1,6 +1,6 @@
 """Conjectures are reported, not asserted: the ``@conjecture`` decorator and its pytest plugin.
 
-THEORY.md section 6 lists statements beyond the paper (C1-C3).  The suite runs them as
+THEORY.md section 6 lists statements beyond the paper (C1-C6).  The suite runs them as
 Hypothesis properties but a failing property does not fail the build: it ends as
 
 * ``held on N cases`` - every case decided was consistent (``M inconclusive`` cases,
@@ -19,7 +19,7 @@ else ``$NTP_CONJECTURE_DIR``, else ``.ntp-mechanics`` under the pytest root.
 
 Writing a conjecture (see ``theorems/templates/conjecture_template.py.txt``)::
 
-    @conjecture("C4")
+    @conjecture("C7")
     @given(ds=paper_datasets(K=3, n=3, T=3))
     def test_c4(ds):
         observe(error, "direction error")       # the worst value is reported

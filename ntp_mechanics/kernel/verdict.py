@@ -101,7 +101,7 @@ class Verdict(str, Enum):
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """The verdict on one claim id (THEORY.md: A-E, F1-F8, C1-C3) with its evidence."""
+    """The verdict on one claim id (THEORY.md: A-E, F1-F8, C1-C6) with its evidence."""
 
     claim: str
     verdict: Verdict
