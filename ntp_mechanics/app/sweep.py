@@ -53,6 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="run on the Dask cluster at this address (tcp://host:port)")
     where.add_argument("--scheduler-file", metavar="FILE",
                        help="run on the Dask cluster described by this scheduler file")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="how long to wait for the scheduler before giving up (10)")
     p.add_argument("--workers", type=int, default=2,
                    help="local processes when no scheduler is given (2)")
     p.add_argument("--retries", type=int, default=2,
@@ -152,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
 
     cluster = None
     if args.scheduler or args.scheduler_file:
-        cluster = Cluster(args.scheduler, args.scheduler_file)
+        cluster = Cluster(args.scheduler, args.scheduler_file, timeout=args.timeout)
     res = run_sweep(args.grid, args.out, trials=args.trials, steps=args.steps,
                     record_every=args.record_every, chunk=args.chunk, workers=args.workers,
                     cluster=cluster, retries=args.retries)

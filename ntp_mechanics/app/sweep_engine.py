@@ -185,7 +185,7 @@ def _run_dask(fn: Callable[[Any], Any], items: Sequence[Any], cluster: Cluster, 
     try:
         futures = {client.submit(fn, item, pure=False, retries=retries): i
                    for i, item in enumerate(items)}
-        for fut in as_completed(list(futures)):
+        for fut in as_completed(list(futures), loop=client.loop):
             item = items[futures[fut]]
             try:
                 result = fut.result()

@@ -38,7 +38,7 @@ import numpy as np
 from ntp_mechanics.app.paper import DRAWS, EMBEDDINGS, INITS
 from ntp_mechanics.model.dataset import DatasetError
 
-__all__ = ["PARAMETERS", "Grid", "SweepError", "Task", "parse_grid", "task_seed"]
+__all__ = ["PARAMETERS", "Grid", "SweepError", "Task", "parse_grid", "point_of_row", "task_seed"]
 
 
 class SweepError(DatasetError):
@@ -163,6 +163,14 @@ def _validate(p: dict[str, Any]) -> None:
         raise SweepError(f"need K >= 2, d >= 1, n >= 1, T >= 2 at {where}")
     if p["embeddings"] != "unit-norm" and p["d"] < p["K"]:
         raise SweepError(f"{p['embeddings']} embeddings need d >= K at {where}")
+
+
+def point_of_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The grid point of a result row (``lr`` NaN in a row means ``auto``)."""
+    point = {k: row[k] for k in PARAMETERS}
+    if isinstance(point["lr"], float) and math.isnan(point["lr"]):
+        point["lr"] = "auto"
+    return point
 
 
 def canonical(point: dict[str, Any]) -> str:
