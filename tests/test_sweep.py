@@ -192,3 +192,36 @@ def test_unreachable_scheduler_is_exit_2_and_keeps_rows(
     assert code == 2 and "cannot reach the Dask scheduler" in err
     assert len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in (out / "parts").iterdir()) == before
+
+
+def test_a_task_that_raises_is_exit_1_and_listed(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    # one sequence of two tokens has no cycle: no cyclic dataset can be drawn
+    out = tmp_path / "s"
+    spec = "K=3 n=1 T=2 kind=cyclic,any"
+    args = ["sweep", "--out", str(out), "--grid", spec, "--trials", "1", "--steps", "5",
+            "--workers", "1"]
+    assert main(args) == 1
+    assert "errors.jsonl" in capsys.readouterr().err
+    errors = (out / "errors.jsonl").read_text().splitlines()
+    assert len(errors) == 1 and '"kind": "cyclic"' in errors[0]
+    assert [r["kind"] for r in Store(out).rows()] == ["any"]
+
+
+def _exit_once(marker: str) -> int:
+    """Kill this worker process the first time it runs (a worker dying mid-task)."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("died")
+        os._exit(1)
+    return 7
+
+
+def test_local_pool_reruns_what_a_dead_worker_took_down(tmp_path: Path) -> None:
+    from ntp_mechanics.app.sweep_engine import run_tasks
+
+    got: list[int] = []
+    failures = run_tasks(_exit_once, [str(tmp_path / "m")] * 3, workers=2,
+                         on_done=lambda _, r: got.append(r), on_error=lambda *_: None,
+                         progress=False)
+    assert failures == 0 and got == [7, 7, 7]

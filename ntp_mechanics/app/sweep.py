@@ -111,17 +111,21 @@ def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = 4000,
     todo = [t for t in tasks if t.id not in done]
     chunks = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
 
+    n_failed = 0
+
     def failed(c: list[Task], exc: BaseException) -> None:
+        nonlocal n_failed
+        n_failed += len(c)
         for t in c:
             store.error(t.id, t.params, exc)
 
     t0 = time.perf_counter()
-    n_failed = run_tasks(run_chunk, chunks, workers=workers, cluster=cluster,
+    run_tasks(run_chunk, chunks, workers=workers, cluster=cluster,
                          retries=retries, on_done=lambda c, res: store.write(res),
                          on_error=failed, progress=progress, desc="sweep")
     ids = [t.id for t in tasks]
     files = [*store.consolidate(ids), *_figures(store, grid.swept, ids, out)]
-    return SweepOutcome(computed=len(todo) - n_failed * chunk, skipped=len(tasks) - len(todo),
+    return SweepOutcome(computed=len(todo) - n_failed, skipped=len(tasks) - len(todo),
                         failed=n_failed, rows=len(store.rows(ids)), tasks=len(tasks),
                         seconds=time.perf_counter() - t0, files=[str(f) for f in files])
 
