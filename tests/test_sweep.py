@@ -86,6 +86,7 @@ def test_every_row_once_with_its_figures(local: tuple[Path, dict]) -> None:
     for r in rows:
         assert -1 <= r["corr_svm"] <= 1 and r["norm"] > 0 and r["loss_gap"] > 0
         assert r["seed"] == task_seed(point_of_row(r), r["trial"])
+    assert (out / "summary.md").read_text().splitlines()[0].startswith("| kind | trials |")
     for name in ("results.parquet", "curves.parquet", "final_kind.png", "curves.png"):
         assert (out / name).stat().st_size > 0
 

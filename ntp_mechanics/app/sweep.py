@@ -7,7 +7,8 @@ normalised GD at ``K in {6, 8}``, ``d = 8``, ``n <= 10``, ``T <= 6``, 10 trials
 (:mod:`ntp_mechanics.app.sweep_grid`), on local processes or an existing Dask cluster
 (:mod:`ntp_mechanics.app.sweep_engine`), writes one Parquet row per trial as it
 finishes (:mod:`ntp_mechanics.app.sweep_store`) and draws the figures
-(:mod:`ntp_mechanics.app.sweep_figures`).  Re-running with the same ``--out`` and grid
+(:mod:`ntp_mechanics.app.sweep_figures`) and ``DIR/summary.md`` (mean ± std of each
+final metric per value of each swept parameter).  Re-running with the same ``--out`` and grid
 computes only the missing rows.
 
 Exit codes: 0 every row present; 1 some tasks raised (listed in ``DIR/errors.jsonl``;
@@ -148,9 +149,29 @@ def _figures(store: Any, swept: list[str], ids: list[str], out: Path) -> list[Pa
     rows = store.rows(ids)
     if not rows:
         return []
-    paths = final_figures(rows, swept, out, METRICS)
+    paths = [_summary(rows, swept, out / "summary.md")]
+    paths += final_figures(rows, swept, out, METRICS)
     paths.append(curve_figure(rows, store.curves_of(ids), swept, out / "curves.png"))
     return paths
+
+
+def _summary(rows: list[dict[str, Any]], swept: list[str], path: Path) -> Path:
+    """Mean +- std (finite values, their count) of each final metric per swept value."""
+    from ntp_mechanics.app.sweep_figures import summary_table
+    from ntp_mechanics.app.sweep_trial import METRICS
+
+    lines = []
+    for param in swept or ["K"]:
+        lines += [f"| {param} | trials | " + " | ".join(METRICS) + " |",
+                  "|---" * (len(METRICS) + 2) + "|"]
+        for t in summary_table(rows, param, METRICS):
+            cells = [f"{t[f'{m}_mean']:.4g} ± {t[f'{m}_std']:.2g}"
+                     + ("" if t[f"{m}_n"] == t["trials"] else f" (n={t[f'{m}_n']})")
+                     for m in METRICS]
+            lines.append(f"| {t[param]} | {t['trials']} | " + " | ".join(cells) + " |")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
 
 
 def run(args: argparse.Namespace) -> int:
