@@ -20,6 +20,12 @@ Datasets (one per trial, seeded by ``SeedSequence([seed, kind, K, n, T, trial])`
   ``y -> x`` points down that order: no cycles, ``S_fin = {0}``, ``W_fin = 0``
   (claim E); redrawn until there is an acyclic edge.
 
+Beyond the paper, a trial may draw orthonormal or equicorrelated embeddings
+(:func:`draw_embeddings`), the ``"any"`` kind (the paper's draw, redrawn only when
+``W_svm = 0``), a random ``W(0)`` and plain GD: ``ntp-mechanics sweep`` runs these
+trials over any grid (:mod:`ntp_mechanics.app.sweep`); the paper's grid is one of its
+SPECs (:attr:`PaperPlan.spec`) and runs on its engine's local process pool.
+
 A draw whose predictions cannot be certified (``InconclusiveError``) is redrawn too;
 redraws are counted and reported.  Per trial and recorded step ``tau`` (every
 ``record_every`` steps) we measure ``corr(W(tau), W_svm)`` (Frobenius cosine),
@@ -56,13 +62,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CORR_REACHED",
+    "DRAWS",
+    "EMBEDDINGS",
     "FIN_REACHED",
+    "INITS",
     "KINDS",
     "PaperPlan",
     "Trial",
     "TrialResult",
     "conclusions",
     "draw_dataset",
+    "draw_embeddings",
     "run_paper",
     "run_trial",
     "summarise_paper",
