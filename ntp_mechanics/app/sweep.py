@@ -59,7 +59,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=2,
                    help="local processes when no scheduler is given (2)")
     p.add_argument("--retries", type=int, default=2,
-                   help="extra attempts of a task whose worker died (2)")
+                   help="extra attempts of a task that raised (Dask) or whose local "
+                        "process pool broke (2)")
 
 
 class SweepOutcome(dict):

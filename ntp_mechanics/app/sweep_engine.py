@@ -97,7 +97,9 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int = 
     cluster : Cluster, optional
         Run on this Dask cluster instead.
     retries : int
-        Extra attempts of a task whose worker died (Dask) or whose pool broke (local).
+        Extra attempts of a task that raised (Dask: a dead worker's tasks are moved
+        anyway, up to ``distributed.scheduler.allowed-failures`` deaths) or whose local
+        pool broke.
     on_done, on_error : callable, optional
         ``on_done(item, result)``; ``on_error(item, exception)`` for a task that raised
         (without ``on_error`` the exception propagates).
