@@ -20,6 +20,12 @@ Datasets (one per trial, seeded by ``SeedSequence([seed, kind, K, n, T, trial])`
   ``y -> x`` points down that order: no cycles, ``S_fin = {0}``, ``W_fin = 0``
   (claim E); redrawn until there is an acyclic edge.
 
+Beyond the paper, a trial may draw orthonormal or equicorrelated embeddings
+(:func:`draw_embeddings`), the ``"any"`` kind (the paper's draw, redrawn only when
+``W_svm = 0``), a random ``W(0)`` and plain GD: ``ntp-mechanics sweep`` runs these
+trials over any grid (:mod:`ntp_mechanics.app.sweep`); the paper's grid is one of its
+SPECs (:attr:`PaperPlan.spec`) and runs on its engine's local process pool.
+
 A draw whose predictions cannot be certified (``InconclusiveError``) is redrawn too;
 redraws are counted and reported.  Per trial and recorded step ``tau`` (every
 ``record_every`` steps) we measure ``corr(W(tau), W_svm)`` (Frobenius cosine),
@@ -44,7 +50,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from itertools import product
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,19 +62,34 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CORR_REACHED",
+    "DRAWS",
+    "EMBEDDINGS",
     "FIN_REACHED",
+    "INITS",
     "KINDS",
     "PaperPlan",
     "Trial",
     "TrialResult",
     "conclusions",
     "draw_dataset",
+    "draw_embeddings",
     "run_paper",
     "run_trial",
     "summarise_paper",
 ]
 
 KINDS = ("cyclic", "acyclic")
+DRAWS = (*KINDS, "any")
+"""Dataset kinds a trial can draw: the paper's two and ``"any"`` (the paper's draw,
+redrawn only when no edge is acyclic, so that ``W_svm != 0``)."""
+EMBEDDINGS = ("unit-norm", "orthonormal", "equicorrelated")
+"""Embedding draws: Gaussian rows normalised (the paper's); orthonormal rows (``d >= K``);
+unit rows with every pairwise inner product ``EQUICORRELATION`` (``d >= K``)."""
+EQUICORRELATION = 0.5
+INITS = ("zero", "default", "scale")
+"""``W(0)``: zero (the paper's); ``"default"``: Gaussian entries with the standard deviation
+``1/sqrt(3d)`` of PyTorch's default ``nn.Linear`` init (the authors' code); ``"scale"``:
+Gaussian entries of standard deviation ``init_scale``."""
 MAX_REDRAWS = 200
 CORR_REACHED = 0.99
 """A mean final correlation at least this counts as having reached the paper's "-> 1"."""
@@ -92,12 +112,16 @@ class Trial:
     index: int
     seed: tuple[int, ...]
     steps: int
-    lr: float
+    lr: float | None  # None: 0.01 for ngd, 1/smoothness bound for gd
     record_every: int
     attention_every: int = 100  # attention is costlier to measure: a coarser grid
     path_steps: tuple[int, ...] = ()  # steps where the matched-norm path point is solved
     ladder: tuple[float, ...] = ()  # margin scales R/||W_svm|| for the path's error
     device: str = "cpu"
+    embeddings: str = "unit-norm"  # see :data:`EMBEDDINGS`
+    init: str = "zero"  # see :data:`INITS`
+    init_scale: float = 1.0  # the standard deviation of ``init="scale"``
+    optimizer: str = "ngd"  # "gd" | "ngd"
 
     @property
     def config(self) -> tuple[str, int, int, int, int]:
@@ -155,11 +179,27 @@ class PaperPlan:
                    record_every=50, path_trials=1, path_steps=(100, 300), ladder_trials=1,
                    ladder=(1.0, 2.0, 4.0, 8.0), workers=1)
 
+    @property
+    def spec(self) -> str:
+        """The grid as a SPEC of ``ntp-mechanics sweep`` (:mod:`ntp_mechanics.app.sweep_grid`)."""
+        def values(xs: Iterable[Any]) -> str:
+            return ",".join(str(x) for x in xs)
+
+        return (f"kind={values(self.kinds)} K={values(self.Ks)} d={self.d} "
+                f"n={values(self.ns)} T={values(self.Ts)} embeddings=unit-norm init=zero "
+                f"optimizer=ngd lr={self.lr}")
+
     def trials(self) -> list[Trial]:
-        """Every trial, configuration by configuration (kind, K, n, T), then by index."""
+        """Every trial of :attr:`spec`, configuration by configuration (kind, K, n, T),
+        then by index; seeds ``(seed, kind, K, n, T, index)`` (the report's since its
+        first version, so its numbers do not move)."""
+        from ntp_mechanics.app.sweep_grid import parse_grid
+
         top = (max(self.Ks), max(self.ns), max(self.Ts))
+        points = sorted(parse_grid(self.spec).points(),
+                        key=lambda p: (KINDS.index(p["kind"]), p["K"], p["n"], p["T"]))
         out = []
-        for kind, K, n, T in product(self.kinds, self.Ks, self.ns, self.Ts):
+        for kind, K, n, T in ((p["kind"], p["K"], p["n"], p["T"]) for p in points):
             for i in range(self.trials_per_config):
                 seed = (self.seed, KINDS.index(kind), K, n, T, i)
                 path = tuple(s for s in self.path_steps if s <= self.steps)
@@ -177,10 +217,30 @@ class PaperPlan:
 
 
 # -- datasets -----------------------------------------------------------------------------
-def acyclic_draw(rng: np.random.Generator, K: int, d: int, n: int, T: int) -> Dataset:
+def draw_embeddings(rng: np.random.Generator, kind: str, K: int, d: int) -> np.ndarray:
+    """A ``K x d`` embedding of kind ``kind`` (one of :data:`EMBEDDINGS`).
+
+    Orthonormal and equicorrelated rows are ``L Q`` with ``L L^T`` the target Gram
+    matrix and ``Q`` a random ``K x d`` matrix with orthonormal rows, so they need
+    ``d >= K``.
+    """
+    if kind == "unit-norm":
+        return unit_embeddings(rng, K, d)
+    if d < K:
+        raise ValueError(f"{kind} embeddings need d >= K, got K={K}, d={d}")
+    Q = np.linalg.qr(rng.standard_normal((d, K)))[0].T  # K x d, orthonormal rows
+    if kind == "orthonormal":
+        return Q
+    rho = EQUICORRELATION
+    gram = (1 - rho) * np.eye(K) + rho * np.ones((K, K))
+    return np.linalg.cholesky(gram) @ Q
+
+
+def acyclic_draw(rng: np.random.Generator, K: int, d: int, n: int, T: int,
+                 embeddings: str = "unit-norm") -> Dataset:
     """Uniform tokens; the label is the highest-priority token of its sequence under a
     random total order of ``[K]`` (so every graph is a DAG)."""
-    E = unit_embeddings(rng, K, d)
+    E = draw_embeddings(rng, embeddings, K, d)
     priority = rng.permutation(K)  # priority[v]: rank of token v, larger wins
     samples = []
     for _ in range(n):
@@ -199,9 +259,10 @@ def draw_dataset(trial: Trial) -> tuple[Dataset, Predictions, int]:
     rng = np.random.default_rng(np.random.SeedSequence(list(trial.seed)))
     for redraws in range(MAX_REDRAWS):
         if trial.kind == "acyclic":
-            ds = acyclic_draw(rng, trial.K, trial.d, trial.n, trial.T)
+            ds = acyclic_draw(rng, trial.K, trial.d, trial.n, trial.T, trial.embeddings)
         else:
-            ds = paper_dataset(rng, trial.K, trial.d, trial.n, trial.T)
+            E = draw_embeddings(rng, trial.embeddings, trial.K, trial.d)
+            ds = paper_dataset(rng, trial.K, trial.d, trial.n, trial.T, E=E)
         tpg = TokenPriorityGraphs.from_dataset(ds)
         if not tpg.has_acyclic_edge or (trial.kind == "cyclic" and not tpg.has_cyclic_edge):
             continue
@@ -236,6 +297,7 @@ class TrialResult:
     ladder_radii: list[float] = field(default_factory=list)
     ladder_dir_err: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    loss_gap: list[float] = field(default_factory=list)  # L(W(tau)) - L*, on ``steps``
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -263,9 +325,9 @@ def run_trial(trial: Trial) -> TrialResult:
     t0 = time.perf_counter()
     ds, pred, redraws = draw_dataset(trial)
     every = math.gcd(trial.record_every, trial.attention_every)
-    cfg = TrainConfig(optimizer="ngd", lr=trial.lr, steps=trial.steps, init="zero",
+    cfg = TrainConfig(optimizer=trial.optimizer, lr=trial.lr, steps=trial.steps,
                       device=trial.device, record_every=every,
-                      record_at=trial.path_steps, progress=False)
+                      record_at=trial.path_steps, progress=False, **_init_options(trial))
     its = train(ds, cfg).iterates
     steps = _grid(trial.steps, trial.record_every)
     att_steps = _grid(trial.steps, trial.attention_every)
@@ -279,7 +341,7 @@ def run_trial(trial: Trial) -> TrialResult:
         [float(np.linalg.norm(its[s])) for s in steps],
         [cosine(its[s], pred.W_svm) for s in steps],
         [float(np.linalg.norm(S.project(its[s]) - pred.W_fin)) for s in steps],
-        att_steps, on_scc)
+        att_steps, on_scc, loss_gap=_loss_gaps(ds, pred, [its[s] for s in steps]))
     if trial.path_steps:
         res = replace(res, path_steps=list(trial.path_steps),
                       corr_path=_matched_path(pred, [its[s] for s in trial.path_steps]))
@@ -287,6 +349,24 @@ def run_trial(trial: Trial) -> TrialResult:
         radii = [m * res.svm_norm for m in trial.ladder]
         res = replace(res, ladder_radii=radii, ladder_dir_err=_path_errors(pred, radii))
     return replace(res, seconds=time.perf_counter() - t0)
+
+
+def _init_options(trial: Trial) -> dict[str, Any]:
+    """:class:`TrainConfig` fields for the trial's ``W(0)`` (its seed from the trial's)."""
+    if trial.init == "zero":
+        return {"init": "zero"}
+    scale = 1 / math.sqrt(3 * trial.d) if trial.init == "default" else trial.init_scale
+    seed = int(np.random.SeedSequence(list(trial.seed)).generate_state(1)[0])
+    return {"init": "random", "init_scale": scale, "seed": seed}
+
+
+def _loss_gaps(ds: Dataset, pred: Predictions, Ws: Sequence[np.ndarray]) -> list[float]:
+    """``L(W) - L*`` at full relative precision (``L*`` of the finite component)."""
+    from ntp_mechanics.kernel.evidence.common import precise_loss
+    from ntp_mechanics.solvers.loss import LogLoss
+
+    loss = LogLoss(ds)
+    return [precise_loss(loss, W) - pred.fin.L_star for W in Ws]
 
 
 def _grid(steps: int, every: int) -> list[int]:
@@ -324,42 +404,23 @@ def _path_errors(pred: Predictions, radii: Sequence[float]) -> list[float]:
             for p in pts]
 
 
-def _worker_init() -> None:
-    import torch
-
-    torch.set_num_threads(1)  # 8 x 8 tensors: intra-op threads only add overhead
-
-
 def run_paper(plan: PaperPlan, progress: bool | None = None,
               on_done: Callable[[TrialResult], None] | None = None) -> list[TrialResult]:
-    """Run every trial of ``plan`` (``plan.workers`` spawned processes when > 1), with a
-    tqdm bar (``progress=None``: shown when stderr is a terminal)."""
-    from tqdm import tqdm
+    """Run every trial of ``plan`` on the sweep engine's local processes
+    (``plan.workers`` spawned processes when > 1), with a tqdm bar (``progress=None``:
+    shown when stderr is a terminal)."""
+    from ntp_mechanics.app.sweep_engine import run_tasks
 
     trials = plan.trials()
-    bar = tqdm(total=len(trials), desc="paper experiment", unit="trial",
-               disable=None if progress is None else not progress)
     results: list[TrialResult] = []
 
-    def done(r: TrialResult) -> None:
+    def done(_: Trial, r: TrialResult) -> None:
         results.append(r)
-        bar.update(1)
         if on_done is not None:
             on_done(r)
 
-    with bar:
-        if plan.workers <= 1:
-            _worker_init()
-            for t in trials:
-                done(run_trial(t))
-        else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            with ProcessPoolExecutor(plan.workers, mp_context=mp.get_context("spawn"),
-                                     initializer=_worker_init) as pool:
-                for fut in as_completed([pool.submit(run_trial, t) for t in trials]):
-                    done(fut.result())
+    run_tasks(run_trial, trials, workers=plan.workers, on_done=done, progress=progress,
+              desc="paper experiment")
     order = {t.seed: i for i, t in enumerate(trials)}
     return sorted(results, key=lambda r: order[r.trial.seed])
 

@@ -1,0 +1,200 @@
+"""Where sweep tasks run: local processes, or an existing Dask cluster.
+
+The engine maps a picklable function over items and hands each result to a callback
+*as it finishes*, so the caller can persist it at once and lose nothing finished when
+the run stops.  Locally it uses spawned processes (:class:`ProcessPoolExecutor`; a
+pool broken by a dying worker is rebuilt for the unfinished items); with a scheduler
+address or scheduler file it submits to ``dask.distributed`` with ``retries`` and
+lets the scheduler move a dead worker's tasks elsewhere.  ``dask`` is imported only
+when a cluster is asked for.
+
+Example
+-------
+>>> got = []
+>>> run_tasks(abs, [-1, 2, -3], workers=1, on_done=lambda x, r: got.append(r),
+...           progress=False)
+0
+>>> sorted(got)
+[1, 2, 3]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ntp_mechanics.app.sweep_grid import SweepError
+
+__all__ = ["CONNECT_TIMEOUT", "Cluster", "connect", "run_tasks"]
+
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a Dask scheduler before calling it unreachable."""
+
+Done = Callable[[Any, Any], None]
+Failed = Callable[[Any, BaseException], None]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A Dask scheduler, by address (``tcp://host:port``) or scheduler file."""
+
+    address: str | None = None
+    scheduler_file: str | None = None
+    timeout: float = CONNECT_TIMEOUT
+
+    @property
+    def where(self) -> str:
+        return self.address or f"the scheduler file {self.scheduler_file}"
+
+
+def worker_init() -> None:
+    """Per-process set-up: one intra-op thread (tiny tensors gain nothing from more)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def connect(cluster: Cluster) -> Any:
+    """A ``distributed.Client`` on ``cluster``.
+
+    Raises
+    ------
+    SweepError
+        dask.distributed missing, the scheduler file missing, or no scheduler answering
+        within ``cluster.timeout`` seconds.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SweepError("a cluster needs dask.distributed: pip install 'dask[distributed]'"
+                         ) from None
+    if cluster.scheduler_file is not None and not os.path.isfile(cluster.scheduler_file):
+        raise SweepError(f"no scheduler file {cluster.scheduler_file}")
+    try:
+        return Client(cluster.address, scheduler_file=cluster.scheduler_file,
+                      timeout=cluster.timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SweepError(f"cannot reach the Dask scheduler at {cluster.where} within "
+                         f"{cluster.timeout:g} s ({type(exc).__name__})") from None
+
+
+def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int = 2,
+              cluster: Cluster | None = None, retries: int = 2,
+              on_done: Done | None = None, on_error: Failed | None = None,
+              progress: bool | None = None, desc: str = "sweep") -> int:
+    """Run ``fn(item)`` for every item; call ``on_done(item, result)`` as each finishes.
+
+    Parameters
+    ----------
+    fn : callable
+        A module-level (picklable) function.
+    items : sequence
+        Its arguments, one task each.
+    workers : int
+        Local processes (1: in this process); ignored with ``cluster``.
+    cluster : Cluster, optional
+        Run on this Dask cluster instead.
+    retries : int
+        Extra attempts of a task that raised (Dask: a dead worker's tasks are moved
+        anyway, up to ``distributed.scheduler.allowed-failures`` deaths) or whose local
+        pool broke.
+    on_done, on_error : callable, optional
+        ``on_done(item, result)``; ``on_error(item, exception)`` for a task that raised
+        (without ``on_error`` the exception propagates).
+    progress : bool or None
+        A tqdm bar; None shows it only on a terminal.
+    desc : str
+        The bar's label.
+
+    Returns
+    -------
+    int
+        The number of tasks that failed (reported to ``on_error``).
+
+    Raises
+    ------
+    SweepError
+        The cluster is unreachable.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(items), desc=desc, unit="task",
+               disable=None if progress is None else not progress)
+    failures = 0
+
+    def done(item: Any, result: Any = None, exc: BaseException | None = None) -> None:
+        nonlocal failures
+        if exc is not None:
+            if on_error is None:
+                raise exc
+            failures += 1
+            on_error(item, exc)
+        elif on_done is not None:
+            on_done(item, result)
+        bar.update(1)
+
+    with bar:
+        if cluster is not None:
+            _run_dask(fn, items, cluster, retries, done)
+        elif workers <= 1:
+            worker_init()
+            for item in items:
+                try:
+                    result = fn(item)
+                except Exception as exc:
+                    done(item, exc=exc)
+                else:
+                    done(item, result)
+        else:
+            _run_local(fn, list(items), workers, retries, done)
+    return failures
+
+
+def _run_local(fn: Callable[[Any], Any], items: list[Any], workers: int, retries: int,
+               done: Callable[..., None]) -> None:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    for attempt in range(retries + 1):
+        broken: list[Any] = []
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                 initializer=worker_init) as pool:
+            futures = {pool.submit(fn, item): item for item in items}
+            for fut in as_completed(futures):
+                try:
+                    result = fut.result()
+                except BrokenProcessPool as exc:
+                    if attempt == retries:
+                        done(futures[fut], exc=exc)
+                    broken.append(futures[fut])
+                except Exception as exc:
+                    done(futures[fut], exc=exc)
+                else:
+                    done(futures[fut], result)
+        if not broken or attempt == retries:
+            return
+        items = broken  # a worker died: rebuild the pool for what it took down
+
+
+def _run_dask(fn: Callable[[Any], Any], items: Sequence[Any], cluster: Cluster, retries: int,
+              done: Callable[..., None]) -> None:
+    from distributed import as_completed
+
+    client = connect(cluster)
+    try:
+        futures = {client.submit(fn, item, pure=False, retries=retries): i
+                   for i, item in enumerate(items)}
+        for fut in as_completed(list(futures), loop=client.loop):
+            item = items[futures[fut]]
+            try:
+                result = fut.result()
+            except Exception as exc:
+                done(item, exc=exc)
+            else:
+                done(item, result)
+            fut.release()
+    finally:
+        client.close()

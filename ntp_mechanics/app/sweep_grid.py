@@ -1,0 +1,231 @@
+"""The grid of a sweep: its SPEC, its points, its tasks and their seeds.
+
+A SPEC is space-separated ``name=v1,v2,...`` items; the grid is their Cartesian
+product, every unnamed parameter taking its default (the paper's protocol, Li, Huang,
+Ildiz, Rawat, Oymak, AISTATS 2024, THEORY.md sections 7-8).  ``d``, ``n`` and ``T``
+may be written relative to the vocabulary: ``d=K``, ``n=2K``.  A *point* is one
+assignment of every parameter; a *task* is a point and a trial index.  Its seed is
+drawn from a :class:`numpy.random.SeedSequence` keyed by a SHA-256 hash of the
+point's canonical JSON and spawned by the trial index, so any row of a sweep can be
+recomputed alone, on any machine, in any order.
+
+Example
+-------
+>>> grid = parse_grid("K=4,6 d=K kind=acyclic")
+>>> [(p["K"], p["d"], p["kind"]) for p in grid.points()]
+[(4, 4, 'acyclic'), (6, 6, 'acyclic')]
+>>> task_seed(grid.points()[0], 0) == task_seed(parse_grid("K=4 d=4 kind=acyclic").points()[0], 0)
+True
+>>> parse_grid("K=4 colour=red")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+ntp_mechanics.app.sweep_grid.SweepError: unknown parameter 'colour' in SPEC (known: K, d, ...)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import numpy as np
+
+from ntp_mechanics.app.paper import DRAWS, EMBEDDINGS, INITS
+from ntp_mechanics.model.dataset import DatasetError
+
+__all__ = ["PARAMETERS", "Grid", "SweepError", "Task", "parse_grid", "point_of_row", "task_seed"]
+
+
+class SweepError(DatasetError):
+    """A malformed SPEC, an unknown parameter or value, an unreachable cluster
+    (the command line answers exit 2 with one line)."""
+
+
+def _int_or_k(text: str) -> int | str:
+    """An integer, or ``K`` / ``cK`` (a multiple of the vocabulary size)."""
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    if re.fullmatch(r"\d*K", text):
+        return text
+    raise ValueError("an integer or a multiple of K (K, 2K, ...)")
+
+
+def _positive_float(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError("a positive number")
+    return x
+
+
+def _choice(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in allowed:
+            raise ValueError(f"one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+PARAMETERS: dict[str, tuple[Callable[[str], Any], Any]] = {
+    "K": (int, 8),
+    "d": (_int_or_k, 8),
+    "n": (_int_or_k, 6),
+    "T": (_int_or_k, 4),
+    "kind": (_choice(DRAWS), "cyclic"),
+    "embeddings": (_choice(EMBEDDINGS), "unit-norm"),
+    "init": (_choice(INITS), "zero"),
+    "init_scale": (_positive_float, 1.0),
+    "optimizer": (_choice(("gd", "ngd")), "ngd"),
+    "lr": (_positive_float, "auto"),
+}
+"""Parameter -> (parser of one value, default).  ``lr=auto``: 0.01 for ngd (the paper's),
+``1/smoothness bound`` for gd."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One trial of one grid point under a protocol (steps, recording)."""
+
+    point: tuple[tuple[str, Any], ...]  # (name, value) in PARAMETERS order, resolved
+    trial: int
+    steps: int
+    record_every: int
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.point)
+
+    @property
+    def seed(self) -> int:
+        return task_seed(self.params, self.trial)
+
+    @property
+    def id(self) -> str:
+        """Stable id of the task's row: the point, the trial and the protocol."""
+        key = json.dumps([self.point, self.trial, self.steps, self.record_every])
+        return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Swept values per parameter (only the named ones) and the point builder."""
+
+    values: dict[str, tuple[Any, ...]]
+
+    @property
+    def swept(self) -> list[str]:
+        """Parameters with more than one value, in PARAMETERS order."""
+        return [k for k in PARAMETERS if len(self.values.get(k, ())) > 1]
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every point, parameters in PARAMETERS order, relative sizes resolved."""
+        names = list(PARAMETERS)
+        axes = [self.values.get(k, (PARAMETERS[k][1],)) for k in names]
+        out, seen = [], set()
+        for combo in product(*axes):
+            point = _resolve(dict(zip(names, combo, strict=True)))
+            key = canonical(point)
+            if key not in seen:  # d=K,8 at K=8 gives one point, not two
+                seen.add(key)
+                out.append(point)
+        return out
+
+    def tasks(self, trials: int, steps: int, record_every: int) -> list[Task]:
+        return [Task(tuple(p.items()), i, steps, record_every)
+                for p in self.points() for i in range(trials)]
+
+
+def _resolve(point: dict[str, Any]) -> dict[str, Any]:
+    K = point["K"]
+    for k in ("d", "n", "T"):
+        v = point[k]
+        if isinstance(v, str):
+            point[k] = K * int(v[:-1] or 1)
+    if point["init"] != "scale":
+        point["init_scale"] = PARAMETERS["init_scale"][1]  # unused: one seed, not several
+    _validate(point)
+    return point
+
+
+def _validate(p: dict[str, Any]) -> None:
+    where = " ".join(f"{k}={v}" for k, v in p.items())
+    if p["K"] < 2 or p["d"] < 1 or p["n"] < 1 or p["T"] < 2:
+        raise SweepError(f"need K >= 2, d >= 1, n >= 1, T >= 2 at {where}")
+    if p["embeddings"] != "unit-norm" and p["d"] < p["K"]:
+        raise SweepError(f"{p['embeddings']} embeddings need d >= K at {where}")
+
+
+def point_of_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The grid point of a result row (``lr`` NaN in a row means ``auto``)."""
+    point = {k: row[k] for k in PARAMETERS}
+    if isinstance(point["lr"], float) and math.isnan(point["lr"]):
+        point["lr"] = "auto"
+    return point
+
+
+def canonical(point: dict[str, Any]) -> str:
+    """The point as sorted JSON: the key of its seed."""
+    return json.dumps(point, sort_keys=True, separators=(",", ":"))
+
+
+def task_seed(point: dict[str, Any], trial: int) -> int:
+    """A 63-bit seed for trial ``trial`` of ``point`` (stable across runs and machines)."""
+    entropy = int.from_bytes(hashlib.sha256(canonical(point).encode()).digest()[:16], "big")
+    words = np.random.SeedSequence(entropy, spawn_key=(trial,)).generate_state(2, np.uint32)
+    return (int(words[0]) << 31) ^ int(words[1])
+
+
+def parse_grid(spec: str) -> Grid:
+    """The grid of a SPEC; raises :class:`SweepError` (one line) on anything malformed.
+
+    Parameters
+    ----------
+    spec : str
+        Space-separated ``name=v1,v2,...`` items, names from :data:`PARAMETERS`.
+
+    Returns
+    -------
+    Grid
+
+    Raises
+    ------
+    SweepError
+        Malformed item, unknown or repeated parameter, bad or repeated value, or a point
+        that cannot be drawn (orthonormal embeddings with ``d < K``).
+    """
+    values: dict[str, tuple[Any, ...]] = {}
+    if not spec.strip():
+        raise SweepError("empty SPEC: give name=v1,v2,... items")
+    for item in spec.split():
+        name, sep, raw = item.partition("=")
+        if not sep or not name or not raw or raw.startswith(",") or raw.endswith(","):
+            raise SweepError(f"malformed SPEC item {item!r}: expected name=v1,v2,...")
+        if name not in PARAMETERS:
+            raise SweepError(f"unknown parameter {name!r} in SPEC "
+                             f"(known: {', '.join(PARAMETERS)})")
+        if name in values:
+            raise SweepError(f"parameter {name!r} given twice in SPEC")
+        parse = PARAMETERS[name][0]
+        parsed = []
+        for text in raw.split(","):
+            try:
+                parsed.append(parse(text))
+            except ValueError as exc:
+                hint = str(exc) if parse is not int else "an integer"
+                raise SweepError(f"bad value {text!r} for {name}: expected {hint}") from None
+        if len(set(parsed)) != len(parsed):
+            raise SweepError(f"repeated value in {item!r}")
+        values[name] = tuple(parsed)
+    grid = Grid(values)
+    grid.points()  # validates every point now, before any work
+    return grid
