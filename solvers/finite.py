@@ -38,10 +38,10 @@ from ntp_mechanics.model.errors import InconclusiveError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.backend import solve
 from ntp_mechanics.solvers.conic import loss_expression, newton_polish
-from ntp_mechanics.solvers.loss import LogLoss
+from ntp_mechanics.solvers.loss import CoordinateLoss, LogLoss
 from ntp_mechanics.solvers.subspaces import Subspace
 
-__all__ = ["FiniteComponent", "finite_component", "reduced_keep_mask"]
+__all__ = ["FiniteComponent", "certify_finite", "finite_component", "reduced_keep_mask"]
 
 GRAD_TOL = 1e-8  # ||grad L_fin|| on S_fin at a certified W_fin
 
@@ -90,11 +90,34 @@ def finite_component(
         raise InconclusiveError(f"W_fin solver status {prob.status!r}")
     c_opt = newton_polish(cl, c.value)
     elapsed = time.perf_counter() - t0
-    L, g, H = cl.value_grad_hess(c_opt)
+    L, grad_norm, curv = certify_finite(cl, c_opt)
+    return FiniteComponent(cl.W(c_opt), L, S_fin, grad_norm, curv, prob.status, elapsed)
+
+
+def certify_finite(cl: CoordinateLoss, c: np.ndarray) -> tuple[float, float, float]:
+    """The certificate of a candidate ``W_fin`` (coordinates ``c`` in a basis of S_fin).
+
+    Parameters
+    ----------
+    cl : CoordinateLoss
+        ``L_fin`` in an orthonormal basis of ``S_fin``.
+    c : numpy.ndarray
+        The candidate's coordinates.
+
+    Returns
+    -------
+    tuple of float
+        ``(L_fin(c), ||grad L_fin(c)||, smallest Hessian eigenvalue on S_fin)``.
+
+    Raises
+    ------
+    InconclusiveError
+        When the loss is not finite or the gradient norm exceeds ``GRAD_TOL``.
+    """
+    L, g, H = cl.value_grad_hess(c)
     grad_norm = float(np.linalg.norm(g))
     if not np.isfinite(L) or grad_norm > GRAD_TOL:
         raise InconclusiveError(
             f"W_fin not certified: gradient norm {grad_norm:.2e} on S_fin > {GRAD_TOL:.0e}"
         )
-    curv = float(np.linalg.eigvalsh(H)[0])
-    return FiniteComponent(cl.W(c_opt), L, S_fin, grad_norm, curv, prob.status, elapsed)
+    return L, grad_norm, float(np.linalg.eigvalsh(H)[0])
