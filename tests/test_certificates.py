@@ -6,7 +6,8 @@ solve that produced the point) on the certified solution *and* on a solution wro
 a small, known amount:
 
 * Graph-SVM (:func:`ntp_mechanics.solvers.graph_svm.certify`): the point perturbed by
-  1e-4, the point scaled up by 1e-4 (feasible but not optimal), an active constraint
+  1e-4, the point scaled up by 1e-4 (feasible but not optimal) or down by 1e-3
+  (margins violated by exactly 1e-3), an active constraint
   dropped from the multipliers, a multiplier of the wrong sign;
 * ``W_fin`` (:func:`ntp_mechanics.solvers.finite.certify_finite`): the point perturbed
   by 1e-5 and gradient descent stopped early (gradients far below 1e-2, above 1e-8);
@@ -71,6 +72,13 @@ def test_svm_certificate_rejects_a_feasible_but_longer_point(svm_case) -> None:
     bad = sol.W * (1 + 1e-4)  # every margin still >= 1: only optimality can reject it
     cert = _svm_certificate(ds, bad, list(sol.constraints), sol.duals)
     assert cert.primal_violation <= 1e-9 and not cert.ok
+
+
+def test_svm_certificate_rejects_a_shorter_point(svm_case) -> None:
+    ds, sol = svm_case
+    cert = _svm_certificate(ds, sol.W * (1 - 1e-3), list(sol.constraints), sol.duals)
+    assert cert.primal_violation == pytest.approx(1e-3, rel=1e-3)  # active margins 1 - 1e-3
+    assert not cert.ok
 
 
 def test_svm_certificate_rejects_a_dropped_active_constraint(svm_case) -> None:
