@@ -145,14 +145,14 @@ MUTANTS = [
         original="kkt <= KKT_TOL and s_min > UNDERFLOW and resolved",
         replacement="kkt <= KKT_TOL",
         description="the path certifies points past fp64 resolution (underflow unchecked)",
-        tests=["tests/test_regpath.py::test_large_radius_is_uncertified_not_wrong"],
+        tests=[CERT + "::test_path_certificate_rejects_a_point_past_fp64_resolution"],
     ),
     dict(
         id="regpath-interior-curvature", area="solvers", file="solvers/regpath.py",
         original="lam_min > CURVATURE_MIN and dist <= INTERIOR_DIST",
         replacement="lam_min > CURVATURE_MIN or dist <= INTERIOR_DIST",
         description="interior points certified without curvature",
-        tests=["tests/test_regpath.py::test_wrong_interior_point_is_not_certified"],
+        tests=[CERT + "::test_path_certificate_rejects_an_interior_point_off_the_minimiser"],
     ),
     dict(
         id="subspace-fin-first-scc", area="solvers", file="solvers/subspaces.py",

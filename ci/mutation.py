@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for m in mutants:
             eq = "  [equivalent]" if m.equivalent else ""
-            print(f"{m.id:<28}{m.area:<11}{m.file}: {m.description}{eq}")
+            print(f"{m.id:<32} {m.area:<11} {m.file}: {m.description}{eq}")
         return 0
     if args.check:
         bad = [(m.id, occurrences(m)) for m in mutants if occurrences(m) != 1]
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     for i, m in enumerate(mutants, 1):
         o = run_mutant(m, args.timeout)
         outcomes.append(o)
-        print(f"[{i}/{len(mutants)}] {o.status:<8} {m.id:<28} {o.seconds:6.1f} s  {o.detail}",
+        print(f"[{i}/{len(mutants)}] {o.status:<8} {m.id:<32} {o.seconds:6.1f} s  {o.detail}",
               flush=True)
     text, ok = report(outcomes, time.perf_counter() - t0)
     print(text)

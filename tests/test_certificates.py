@@ -14,6 +14,8 @@ a small, known amount:
 * regularization path (``_certify`` of :mod:`ntp_mechanics.solvers.regpath`): the
   Frank-Wolfe gap equals its definition ``max_{||s|| <= R} g.(c - s)`` and, with the
   KKT test switched off, still rejects a point rotated off the optimum on the sphere;
+  a point past fp64 resolution (attention underflowed: gradient, gap and KKT residual
+  all 0) and an interior point 1e-3 off ``W_fin`` are refused;
 * the exponential-cone loss expression (:mod:`ntp_mechanics.solvers.conic`) equals the
   exact fp64 loss to 1e-10 on datasets with repeated labels and variable lengths.
 """
@@ -175,6 +177,37 @@ def test_frank_wolfe_gap_alone_rejects_a_rotated_point(
     pt = regpath._certify(cl, bad, R, "test")
     assert pt.gap > regpath.GAP_TOL and not pt.certified
     assert pt.gap == pytest.approx(_fw_gap(cl, bad, R), rel=1e-9)
+
+
+def test_path_certificate_rejects_a_point_past_fp64_resolution() -> None:
+    """At R = 1000 the attention off the label underflows to 0, so the gradient, the gap
+    and the KKT residual all vanish: only the underflow check can refuse the point."""
+    ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0)])
+    tpg = TokenPriorityGraphs.from_dataset(ds)
+    cl = LogLoss(ds).in_basis(Subspace.all_edges(ds.E, tpg).basis)
+    assert cl.basis.shape[0] == 1
+    R = 1000.0
+    with np.errstate(all="ignore"):  # the wrong direction's loss is infinite in fp64
+        c = min((np.array([R]), np.array([-R])), key=cl.value)  # the right direction
+        pt = regpath._certify(cl, c, R, "test")
+    assert not pt.certified and "min attention" in pt.reason
+
+
+def test_path_certificate_rejects_an_interior_point_off_the_minimiser(
+    strongly_connected_ds: Dataset,
+) -> None:
+    """Inside the ball, near ``W_fin`` but not at it: curvature is fine, the distance
+    bound ``||g|| / lambda_min`` is not."""
+    ds = strongly_connected_ds
+    tpg = TokenPriorityGraphs.from_dataset(ds)
+    fin = finite_component(ds, tpg)
+    S_all = Subspace.all_edges(ds.E, tpg)
+    cl = LogLoss(ds).in_basis(S_all.basis)
+    R = 4 * float(np.linalg.norm(fin.W)) + 1
+    c = S_all.coords(fin.W)
+    assert regpath._certify(cl, c, R, "test").certified
+    pt = regpath._certify(cl, c + 1e-3, R, "test")
+    assert not pt.certified and "interior" in pt.reason and pt.kkt_residual > 1e-6
 
 
 # -- the exponential-cone loss equals the exact loss ------------------------------------
