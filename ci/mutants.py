@@ -250,6 +250,21 @@ MUTANTS = [
         tests=["theorems/claim_E_special_cases.py::test_paper_acyclic_cases_are_consistent"],
     ),
     dict(
+        id="weights-cos-rule-off", area="kernel", file="ntp_mechanics/kernel/evidence/weights.py",
+        original='    if m["cos_W_svm"] < COS_BAD:',
+        replacement='    if m["cos_W_svm"] < COS_BAD - 1.0:',
+        description="check's rule 'cos(W, W_svm) < 0 is impossible for GD' disabled",
+        tests=["tests/test_evidence_rules.py"],
+    ),
+    dict(
+        id="weights-path-rule-loose", area="kernel",
+        file="ntp_mechanics/kernel/evidence/weights.py",
+        original="    far = scale >= MIN_SCALE and path >= PATH_BAD and",
+        replacement="    far = scale >= MIN_SCALE and path >= 2 * PATH_BAD and",
+        description="check's path-distance contradiction threshold doubled",
+        tests=["tests/test_evidence_rules.py"],
+    ),
+    dict(
         id="premise-disabled", area="kernel", file="ntp_mechanics/kernel/claim_support.py",
         original="    if gap is not None and gap >= min_gap:\n        return\n",
         replacement="    if True:\n        return\n",

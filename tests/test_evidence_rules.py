@@ -2,7 +2,8 @@
 
 Synthetic iterates and attention whose errors are known by construction: iterates
 pointing exactly along ``W_svm`` whose norm does not grow (claim B requires
-``||W(tau)|| -> inf``), and uniform attention whose mass off the label's SCC is known.
+``||W(tau)|| -> inf``), uniform attention whose mass off the label's SCC is known, and
+single matrices (``ntp-mechanics check``) that exactly one rule must reject.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ntp_mechanics.kernel.claim_support import CHAIN, predictions
-from ntp_mechanics.kernel.evidence import attention_errors, judge_iterates
+from ntp_mechanics.kernel.claim_support import CHAIN, MIXED_TWO_QUERIES, predictions
+from ntp_mechanics.kernel.evidence import attention_errors, check_weights, judge_iterates
+from ntp_mechanics.kernel.evidence.weights import COS_BAD, PATH_BAD
+from ntp_mechanics.solvers.subspaces import Subspace
 
 
 def test_iterates_whose_norm_stalls_are_not_consistent_with_claim_B() -> None:
@@ -31,3 +34,29 @@ def test_attention_mass_off_the_scc(tokens: tuple[int, ...], scc: set[int], off:
     err = attention_errors(np.eye(3), np.zeros((3, 3)), np.zeros((3, 3)), [(tokens, scc)])
     assert err.max_off == pytest.approx(off, abs=1e-15)
     assert err.max_tv == pytest.approx(0.0, abs=1e-15)  # uniform on the SCC, as W_fin = 0 says
+
+
+def test_check_rejects_a_matrix_against_w_svm_by_the_cosine_rule_alone() -> None:
+    """A tiny ``-W_svm``: loss below L(0) + 1e-3, far from the asymptotic regime, so only
+    'gradient descent from zero never decreases <W, W_svm>' can reject it."""
+    pred = predictions(CHAIN)
+    evidence = check_weights(pred, -1e-3 * pred.direction)
+    assert evidence.metrics["cos_W_svm"] < COS_BAD
+    b = evidence.results[0]
+    assert b.verdict.value == "contradicts" and b.reason.startswith("cos(W, W_svm)")
+
+
+def test_check_rejects_a_matrix_off_the_path_by_the_distance_rule() -> None:
+    """50 degrees off ``W_svm`` inside S_all at 3 ||W_svm||, loss below L(0): the
+    matched-norm path distance (0.74, over PATH_BAD but not twice it) rejects it."""
+    pred = predictions(MIXED_TWO_QUERIES)
+    u, ns = pred.direction, float(np.linalg.norm(pred.W_svm))
+    v = Subspace.all_edges(MIXED_TWO_QUERIES.E, pred.tpg).project(
+        np.random.default_rng(0).standard_normal(u.shape))
+    v -= np.sum(v * u) * u
+    t = np.radians(50.0)
+    W = 3 * ns * (np.cos(t) * u + np.sin(t) * v / np.linalg.norm(v))
+    evidence = check_weights(pred, W)
+    assert PATH_BAD <= evidence.metrics["path_err"] < 2 * PATH_BAD
+    b = evidence.results[0]
+    assert b.verdict.value == "contradicts" and b.reason.startswith("W/||W|| is"), b.reason
