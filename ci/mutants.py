@@ -36,6 +36,14 @@ MUTANTS = [
         tests=["theorems/claim_A_regularization_path.py::test_control_unreduced_W_fin_is_rejected"],
     ),
     dict(
+        id="control-drops-least-binding", area="kernel",
+        file="ntp_mechanics/kernel/evidence/controls.py",
+        original="i, j, k = svm.constraints[int(np.argmax(svm.duals))]",
+        replacement="i, j, k = svm.constraints[int(np.argmin(svm.duals))]",
+        description="dropped-constraint control drops the least binding (maybe inactive) one",
+        tests=["theorems/claim_B_gradient_descent.py::test_control_dropped_constraint_is_rejected"],
+    ),
+    dict(
         id="svm-certificate-always-true", area="solvers", file="solvers/graph_svm.py",
         original="    def ok(self) -> bool:\n        return (\n",
         replacement="    def ok(self) -> bool:\n        return True or (\n",
