@@ -339,6 +339,21 @@ MUTANTS = [
         tests=["tests/test_generators_datasets.py", GEN_BOUNDS],
     ),
     dict(
+        id="automaton-pairs-dominated", area="generators", file="generators/automaton.py",
+        original="not g.reaches(b, a) and not g.dominating({a, b, k})",
+        replacement="not g.reaches(b, a)",
+        description="'no dominating token' inputs may be dominated by the query",
+        tests=["tests/test_generators_datasets.py"],
+    ),
+    dict(
+        id="automaton-top-unreachable", area="generators", file="generators/automaton.py",
+        original="t = draw(st.sampled_from(sorted(n for n in spec.nodes(k) if g.reaches(n, k))))",
+        replacement="t = draw(st.sampled_from(sorted(spec.nodes(k))))",
+        description="'dominating' inputs built on a token that may not reach the query",
+        tests=["tests/test_generators_datasets.py",
+               GEN_BOUNDS + "::test_dominated_inputs_beside_a_sink_the_query_does_not_reach"],
+    ),
+    dict(
         id="equicorrelated-renormalise", area="generators", file="generators/embeddings.py",
         original="    E = E @ _rotation(rng, d)\n"
                  "    return E / np.linalg.norm(E, axis=1, keepdims=True)",

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from ntp_mechanics.generators.automaton import automaton_inputs
 from ntp_mechanics.generators.datasets import paper_datasets
 from ntp_mechanics.generators.embeddings import (
     DEFAULT_MAX_COND,
@@ -142,6 +143,23 @@ def test_graph_ranges_at_their_ends_are_realised_exactly(kw: dict) -> None:
         _realised_exactly(spec, data.draw(realisations(spec, max_len=3)))
 
     check()
+
+
+SINK_APART = GraphSpec.from_edges(3, {2: [(0, 1), (0, 2)]})
+"""``G^(2)``: 0 -> 1 and 0 -> 2; the sink 1 is not reachable from the query 2."""
+
+
+@given(spec=token_graphs(K=4, min_depth=1), data=st.data())
+def test_dominated_inputs_have_a_dominating_token(spec: GraphSpec, data: st.DataObject) -> None:
+    a = data.draw(automaton_inputs(spec, dominating=True))
+    assert a.has_dominating and set(a.tokens) <= spec.nodes(a.tokens[-1])
+
+
+@settings(max_examples=30)  # three candidate tops: every one is drawn
+@given(automaton_inputs(SINK_APART, dominating=True))
+def test_dominated_inputs_beside_a_sink_the_query_does_not_reach(a) -> None:
+    """Only tokens that reach the query can top a dominated input: the sink 1 cannot."""
+    assert a.has_dominating and a.tokens[-1] == 2
 
 
 # -- datasets: one sample, one token, the largest sizes ------------------------------------
