@@ -16,9 +16,10 @@ per-mutant timeout, and reports:
   the mutant as ``equivalent`` (it cannot change any observable result);
 * STALE - the snippet is not found exactly once: the catalogue is out of date.
 
-It prints the kill rate per area, lists every survivor, and exits non-zero on a stale
-mutant, an unexplained survivor or a failing baseline.  Only the standard library and
-the project's own virtual environment are used.
+It prints the kill rate per area (killed / all mutants) and the mutation score
+(killed / mutants not explained as equivalent), lists every survivor, and exits
+non-zero on a stale mutant, an unexplained survivor or a failing baseline.  Only the
+standard library and the project's own virtual environment are used.
 
 Usage::
 
@@ -183,16 +184,16 @@ def report(outcomes: list[Outcome], elapsed: float) -> tuple[str, bool]:
     for o in outcomes:
         by_area[o.mutant.area].append(o)
     lines = ["", f"{'area':<12}{'mutants':>8}{'killed':>8}{'equiv.':>8}{'survived':>9}"
-             f"{'stale':>7}{'kill rate':>11}"]
-    for area in sorted(by_area):
-        os_ = by_area[area]
+             f"{'stale':>7}{'kill rate':>11}{'score':>8}"]
+    for area in [*sorted(by_area), "all"]:
+        os_ = outcomes if area == "all" else by_area[area]
         c = Counter(o.status for o in os_)
         eq = sum(o.status == "SURVIVED" and bool(o.mutant.equivalent) for o in os_)
+        killable = len(os_) - eq  # equivalent mutants cannot be killed
+        score = f"{c['KILLED'] / killable:.0%}" if killable else "-"
         lines.append(f"{area:<12}{len(os_):>8}{c['KILLED']:>8}{eq:>8}"
-                     f"{c['SURVIVED'] - eq:>9}{c['STALE']:>7}{c['KILLED'] / len(os_):>10.0%}")
-    c = Counter(o.status for o in outcomes)
-    lines.append(f"{'all':<12}{len(outcomes):>8}{c['KILLED']:>8}"
-                 f"{'':>8}{'':>9}{c['STALE']:>7}{c['KILLED'] / max(1, len(outcomes)):>10.0%}")
+                     f"{c['SURVIVED'] - eq:>9}{c['STALE']:>7}{c['KILLED'] / len(os_):>10.0%}"
+                     f"{score:>8}")
     lines.append(f"elapsed {elapsed:.0f} s")
     survivors = [o for o in outcomes if o.status == "SURVIVED"]
     if survivors:
