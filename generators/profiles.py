@@ -3,6 +3,8 @@
 * ``ci`` - 10 examples, derandomised (the seed comes from the test), for CI.
 * ``dev`` - 25 examples, the default for the package's own claim modules.
 * ``thorough`` - 100 examples, for nightly runs.
+* ``mutation`` - ``ci`` without shrinking, for ``ci/mutation.py``: a mutant is killed
+  by the first failing example; a minimal one is not needed.
 
 None has a deadline: one example of a claim module solves convex programs or trains
 for thousands of steps, far beyond Hypothesis's default 200 ms.  Each is built on
@@ -21,7 +23,7 @@ own claim modules under ``dev`` (:data:`OWN`) otherwise.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 __all__ = ["DEFAULT", "OWN", "PROFILES", "register"]
 
@@ -36,6 +38,8 @@ PROFILES: dict[str, settings] = {
     "ci": settings(_base, max_examples=10, derandomize=True, print_blob=True, **_common),
     "dev": settings(_base, max_examples=25, **_common),
     "thorough": settings(_base, max_examples=100, **_common),
+    "mutation": settings(_base, max_examples=10, derandomize=True, database=None,
+                         phases=[Phase.explicit, Phase.reuse, Phase.generate], **_common),
 }
 
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import event, example, given
+from hypothesis import example, given
 
 from ntp_mechanics.kernel.claim_support import (
     CHAIN,
@@ -55,6 +55,9 @@ from ntp_mechanics.kernel.claim_support import (
     assert_contradicts,
     assert_not_contradicts,
     claim_datasets,
+    control_examples,
+    control_premise,
+    control_subject,
     judged,
     label_events,
     path_points,
@@ -104,14 +107,16 @@ def test_paper_cases_are_consistent(ds: Dataset) -> None:
 
 
 # -- negative controls ---------------------------------------------------------------------
+# Each control states how far its wrong answer is from the theory's (control_premise):
+# closer fails on the fixed cases and is rejected on drawn ones.
 @given(ds=claim_datasets(K=vocab_sizes(), min_acyclic_edges=1))
-@example(ds=CHAIN)
-@example(ds=PAPER_RANDOM)
+@control_examples(CHAIN, PAPER_RANDOM)
 def test_control_reversed_edges_is_rejected(ds: Dataset) -> None:
     """Reversing every edge reverses every priority: its Graph-SVM is ``-W_svm``."""
-    pred = separable(ds)
-    if pred is None:
-        return
+    pred = control_subject(ds)
+    wrong = -pred.direction
+    control_premise(ds, float(np.linalg.norm(wrong - pred.direction)), DIRECTION_GAP,
+                    "reversed-edge direction vs W_svm")
     result = judged("A-control", "claim_A control reversed",
                     lambda: claim_A(ds, direction=-pred.W_svm))
     if result.verdict is Verdict.INCONCLUSIVE and "numerics" in result.reason:
@@ -120,40 +125,28 @@ def test_control_reversed_edges_is_rejected(ds: Dataset) -> None:
 
 
 @given(ds=claim_datasets(K=vocab_sizes(), min_acyclic_edges=1))
-@example(ds=PAPER_RANDOM)
+@control_examples(PAPER_RANDOM)
 @example(ds=Dataset.from_json('{"embeddings": [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], "samples": [{"tokens": [1, 2, 0, 0, 0, 0], "label": 1}, {"tokens": [0], "label": 0}, {"tokens": [1, 0, 0, 0], "label": 1}, {"tokens": [1, 0, 0, 0], "label": 1}, {"tokens": [1], "label": 1}, {"tokens": [2], "label": 2}]}'))  # noqa: E501 - slow plateau (ratio 0.90, thorough seed 1)
 @example(ds=Dataset.from_json('{"embeddings": [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]], "samples": [{"tokens": [0, 2, 2, 2, 3, 1], "label": 0}]}'))  # noqa: E501 - slow plateau (ratio 0.89, thorough seed 1)
 def test_control_dropped_constraint_is_rejected(ds: Dataset) -> None:
     """The Graph-SVM without its most binding acyclic constraint: a different direction
-    whenever that constraint was active (gap >= 0.3 is asserted; closer ones are
-    below the resolution of the ladder and only counted)."""
-    pred = separable(ds)
-    if pred is None:
-        return
+    whenever that constraint was active (its premise: at least DIRECTION_GAP away;
+    closer ones are below the resolution of the ladder)."""
+    pred = control_subject(ds)
     wrong = dropped_constraint_direction(pred)
-    if wrong is None:
-        event("control: dropped-constraint SVM not certified")
-        return
-    gap = float(np.linalg.norm(wrong - pred.direction))
+    gap = None if wrong is None else float(np.linalg.norm(wrong - pred.direction))
+    control_premise(ds, gap, DIRECTION_GAP, "dropped-constraint direction vs W_svm")
     result = judged("A-control", "claim_A control dropped", lambda: claim_A(ds, direction=wrong))
-    if gap < DIRECTION_GAP:
-        event(f"control: dropped constraint within {DIRECTION_GAP} of W_svm (not asserted)")
-        return
     assert_contradicts(result, ds)
 
 
 @given(ds=claim_datasets(K=vocab_sizes(), min_acyclic_edges=1, min_cyclic_edges=1))
-@example(ds=PAPER_RANDOM)
-@example(ds=MIXED_TWO_QUERIES)
+@control_examples(PAPER_RANDOM, MIXED_TWO_QUERIES)
 def test_control_unreduced_W_fin_is_rejected(ds: Dataset) -> None:
     """Soft composition without hard retrieval: ``argmin_{S_fin} L`` (full loss)."""
-    pred = separable(ds)
-    if pred is None:
-        return
+    pred = control_subject(ds)
     wrong = unreduced_finite_component(pred)
-    gap = float(np.linalg.norm(wrong - pred.W_fin))
-    if gap < FIN_GAP:
-        event(f"control: unreduced W_fin within {FIN_GAP} of W_fin (not asserted)")
-        return
+    control_premise(ds, float(np.linalg.norm(wrong - pred.W_fin)), FIN_GAP,
+                    "unreduced W_fin vs W_fin")
     result = judged("A-control", "claim_A control unreduced", lambda: claim_A(ds, W_fin=wrong))
     assert result.metrics.get("fin_verdict") == "contradicts", result.report(ds.to_json())

@@ -61,6 +61,9 @@ from ntp_mechanics.kernel.claim_support import (
     assert_contradicts,
     assert_not_contradicts,
     claim_datasets,
+    control_examples,
+    control_premise,
+    control_subject,
     gd_iterates,
     judged,
     label_events,
@@ -152,34 +155,29 @@ def test_paper_cases_are_consistent(ds: Dataset) -> None:
 
 
 # -- negative controls ---------------------------------------------------------------------
+# Each control states how far its wrong answer is from the theory's (control_premise).
 @given(ds=claim_datasets(min_acyclic_edges=1))
-@example(ds=CHAIN)
-@example(ds=PAPER_RANDOM)
+@control_examples(CHAIN, PAPER_RANDOM)
 def test_control_reversed_priorities_are_rejected(ds: Dataset) -> None:
-    pred = separable(ds)
-    if pred is None:
-        return
-    if all(len(s.tokens) == s.multiplicity for s in ds.samples):
-        event("control: every sequence holds only its label (nothing to retrieve)")
-        return
+    """Its premise: some sequence holds a token other than its label (something to
+    retrieve), so reversing every priority moves attention off the label's SCC."""
+    pred = control_subject(ds)
+    off_label = max(len(s.tokens) - s.multiplicity for s in ds.samples)
+    control_premise(ds, float(off_label), 1.0, "positions off the label to retrieve from")
     result = judged("C-control", "claim_C control reversed",
                     lambda: claim_C(ds, direction=-pred.W_svm))
     assert_contradicts(result, ds)
 
 
 @given(ds=claim_datasets(min_acyclic_edges=1, min_cyclic_edges=1))
-@example(ds=DOC_CYCLE)
-@example(ds=PAPER_RANDOM)
+@control_examples(PAPER_RANDOM)
+@example(ds=DOC_CYCLE)  # its uniform composition is only TV 0.086 away: rejected, not asserted
 def test_control_uniform_composition_is_rejected(ds: Dataset) -> None:
     """Soft composition by the uniform distribution over the SCC (``W_fin := 0``)."""
-    pred = separable(ds)
-    if pred is None:
-        return
+    pred = control_subject(ds)
     zero = np.zeros_like(pred.W_fin)
     gap = attention_errors(ds.E, zero, pred.W_fin, training_inputs(pred)).max_tv
-    if gap < UNIFORM_GAP:
-        event(f"control: uniform within TV {UNIFORM_GAP} of softmax(W_fin) (not asserted)")
-        return
+    control_premise(ds, gap, UNIFORM_GAP, "uniform composition vs softmax(W_fin) (TV)")
     result = judged("C-control", "claim_C control uniform", lambda: claim_C(ds, W_fin=zero))
     assert result.metrics.get("soft_composition_verdict") == "contradicts", result.report(
         ds.to_json())

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import event, example, given
+from hypothesis import example, given
 
 from ntp_mechanics.kernel.claim_support import (
     CHAIN,
@@ -51,6 +51,9 @@ from ntp_mechanics.kernel.claim_support import (
     assert_consistent,
     assert_contradicts,
     assert_not_contradicts,
+    control_examples,
+    control_premise,
+    control_subject,
     gd_iterates,
     judged,
     label_events,
@@ -135,31 +138,27 @@ def test_paper_strongly_connected_cases_are_consistent(ds: Dataset) -> None:
 
 
 # -- negative controls ---------------------------------------------------------------------
+# Each control states how far its wrong answer is from the theory's (control_premise).
 @given(ds=acyclic)
-@example(ds=CHAIN)
-@example(ds=PAPER_RANDOM_ACYCLIC)
+@control_examples(CHAIN, PAPER_RANDOM_ACYCLIC)
 def test_control_query_selection_is_rejected(ds: Dataset) -> None:
-    """Selecting the query (the last token) instead of the label is a different SVM."""
-    if solvable(ds) is None:
-        return
-    if all(s.label == s.query for s in ds.samples):
-        event("control: every label is its query (the two SVMs coincide)")
-        return
+    """Selecting the query (the last token) instead of the label is a different SVM;
+    its premise: some sample's label is not its query (else the two SVMs coincide)."""
+    control_subject(ds, separable_only=False)
+    differ = sum(s.label != s.query for s in ds.samples)
+    control_premise(ds, float(differ), 1.0, "samples whose label is not their query")
     result = judged("E-control", "claim_E control query selection",
                     lambda: claim_E_acyclic(ds, select="query"))
     assert_contradicts(result, ds)
 
 
 @given(ds=strongly_connected_small)
-@example(ds=SC_WEIGHTED)
+@control_examples(SC_WEIGHTED)
 def test_control_W_fin_of_a_replicated_sample_is_rejected(ds: Dataset) -> None:
-    if solvable(ds) is None:
-        return
+    pred = control_subject(ds, separable_only=False)
     wrong = finite_component(replicated(ds)).W
-    gap = float(np.linalg.norm(wrong - predictions(ds).W_fin))
-    if gap < REPLICA_GAP:
-        event(f"control: replicated-sample W_fin within {REPLICA_GAP} (not asserted)")
-        return
+    control_premise(ds, float(np.linalg.norm(wrong - pred.W_fin)), REPLICA_GAP,
+                    "replicated-sample W_fin vs W_fin")
     result = judged("E-control", "claim_E control replicated",
                     lambda: claim_E_strongly_connected(ds, W_fin=wrong))
     assert_contradicts(result, ds)

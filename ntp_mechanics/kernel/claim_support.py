@@ -14,6 +14,11 @@
 * **Caches.**  Predictions and gradient-descent runs are cached per dataset
   (:class:`~ntp_mechanics.model.dataset.Dataset` is hashable), so a property test, its
   negative control and the next claim module share one solve and one training run.
+* **Controls assert their premise.**  A negative control is only evidence when its
+  wrong answer is really wrong: :func:`control_premise` fails the test on the fixed
+  cases (:func:`control_examples`) when the wrong answer lies within the control's
+  stated gap of the theory's, and rejects drawn examples (``hypothesis.reject``), so a
+  control that degenerates on every draw ends ``Unsatisfiable`` instead of passing.
 * **Verdict plumbing.**  :func:`judged` turns solver trouble into INCONCLUSIVE (a
   numerical failure is never a failure of the theory) and :func:`record`\\ s every
   verdict (``hypothesis.event`` and the CI gate's log); the ``assert_*`` helpers
@@ -28,7 +33,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
-from hypothesis import event
+from hypothesis import HealthCheck, event, example, reject, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
@@ -64,6 +69,9 @@ __all__ = [
     "assert_contradicts",
     "assert_not_contradicts",
     "claim_datasets",
+    "control_examples",
+    "control_premise",
+    "control_subject",
     "gd_iterates",
     "judged",
     "label_events",
@@ -132,6 +140,59 @@ def gd_iterates(ds: Dataset) -> dict[int, np.ndarray]:
     cfg = TrainConfig(optimizer="ngd", lr=NGD_LR, steps=steps[-1], init="zero",
                       device="cpu", record_at=steps)
     return dict(train(ds, cfg).iterates)
+
+
+# -- negative controls: their premise --------------------------------------------------
+_FIXED_CONTROL_CASES: set[Dataset] = set()
+
+
+def control_examples(*cases: Dataset) -> Callable[[Callable], Callable]:
+    """``@example(ds=case)`` for each case, registered as a *fixed* control case: there a
+    degenerate control fails the test instead of being rejected (:func:`control_premise`).
+
+    Rejections are expected on drawn cases (some draws cannot host the control), so the
+    filter-too-much health check is off: a control that degenerates on *every* draw
+    ends ``Unsatisfiable``, one that degenerates often never fails by chance."""
+    def decorate(test: Callable) -> Callable:
+        for ds in reversed(cases):
+            test = example(ds=ds)(test)
+        _FIXED_CONTROL_CASES.update(cases)
+        quiet = [HealthCheck.filter_too_much, HealthCheck.too_slow]
+        return settings(suppress_health_check=quiet)(test)
+    return decorate
+
+
+def control_premise(ds: Dataset, gap: float | None, min_gap: float, what: str) -> None:
+    """The premise of a negative control: its wrong answer is ``min_gap`` from the theory's.
+
+    ``gap`` is the distance between the two (None: the control could not be built).
+    On a fixed case (:func:`control_examples`) a closer control fails the test; on a
+    drawn case it is a Hypothesis rejection, never a silent pass.
+
+    Raises
+    ------
+    AssertionError
+        On a fixed case whose control is degenerate.
+    """
+    if gap is not None and gap >= min_gap:
+        return
+    shown = "not built" if gap is None else f"{gap:.3g} < {min_gap}"
+    message = f"control premise: {what} ({shown})"
+    if ds in _FIXED_CONTROL_CASES:
+        raise AssertionError(f"{message} on the fixed case {ds.name!r}: the control is "
+                             "no longer wrong, so it cannot test the claim")
+    event(f"control premise: {what} below {min_gap}: rejected")
+    reject()
+
+
+def control_subject(ds: Dataset, *, separable_only: bool = True) -> Predictions:
+    """The predictions a control is built from; a vacuous case is no control (rejected,
+    or a failure on a fixed case), see :func:`control_premise`."""
+    pred = separable(ds) if separable_only else solvable(ds)
+    if pred is None:
+        control_premise(ds, None, 0.0, "the claim is vacuous or uncertified here")
+    assert pred is not None
+    return pred
 
 
 # -- verdict plumbing -------------------------------------------------------------------
