@@ -62,4 +62,4 @@ def test_check_rejects_a_matrix_off_the_path_by_the_distance_rule() -> None:
     evidence = check_weights(pred, W)
     assert PATH_BAD <= evidence.metrics["path_err"] < 2 * PATH_BAD
     b = evidence.results[0]
-    assert b.verdict.value == "contradicts" and b.reason.startswith("W/||W|| is"), b.reason
+    assert b.verdict.value == "contradicts" and b.reason.startswith("P/||P|| is"), b.reason
