@@ -70,11 +70,13 @@ __all__ = [
     "PaperPlan",
     "Trial",
     "TrialResult",
+    "chunks",
     "conclusions",
     "draw_dataset",
     "draw_embeddings",
     "run_paper",
     "run_trial",
+    "run_trials",
     "summarise_paper",
 ]
 
@@ -317,18 +319,66 @@ def _jsonable(x: Any) -> Any:
 
 def run_trial(trial: Trial) -> TrialResult:
     """Draw, predict, train (normalised GD) and measure one trial."""
+    return run_trials([trial])[0]
+
+
+def run_trials(trials: Sequence[Trial]) -> list[TrialResult]:
+    """Run several trials; those with the same training configuration (every zero-start
+    trial of a grid point, say) train as one batch
+    (:func:`ntp_mechanics.solvers.training.train_batch`: the same iterates as one at a
+    time, to fp64 round-off).  A trial's ``seconds`` counts its own draw, solves and
+    measurements plus its share of the batch's training time."""
     import time
 
-    from ntp_mechanics.kernel.evidence import attention_errors, cosine, training_inputs
-    from ntp_mechanics.solvers.training import TrainConfig, train
+    from ntp_mechanics.solvers.training import TrainConfig
 
-    t0 = time.perf_counter()
-    ds, pred, redraws = draw_dataset(trial)
-    every = math.gcd(trial.record_every, trial.attention_every)
-    cfg = TrainConfig(optimizer=trial.optimizer, lr=trial.lr, steps=trial.steps,
-                      device=trial.device, record_every=every,
-                      record_at=trial.path_steps, progress=False, **_init_options(trial))
-    its = train(ds, cfg).iterates
+    prepared: list[tuple[Dataset, Predictions, int, TrainConfig, float]] = []
+    for trial in trials:
+        t0 = time.perf_counter()
+        ds, pred, redraws = draw_dataset(trial)
+        every = math.gcd(trial.record_every, trial.attention_every)
+        cfg = TrainConfig(optimizer=trial.optimizer, lr=trial.lr, steps=trial.steps,
+                          device=trial.device, record_every=every,
+                          record_at=trial.path_steps, progress=False, **_init_options(trial))
+        prepared.append((ds, pred, redraws, cfg, time.perf_counter() - t0))
+    groups: dict[TrainConfig, list[int]] = {}
+    for i, (*_, cfg, _) in enumerate(prepared):
+        groups.setdefault(cfg, []).append(i)
+    iterates: dict[int, dict[int, np.ndarray]] = {}
+    shares: dict[int, float] = {}
+    for cfg, idx in groups.items():
+        t0 = time.perf_counter()
+        for i, its in zip(idx, _train_group([prepared[i][0] for i in idx], cfg), strict=True):
+            iterates[i] = its
+        for i in idx:
+            shares[i] = (time.perf_counter() - t0) / len(idx)
+    out = []
+    for i, (trial, (ds, pred, redraws, _, spent)) in enumerate(zip(trials, prepared,
+                                                                   strict=True)):
+        t0 = time.perf_counter()
+        res = _measure(trial, ds, pred, redraws, iterates[i])
+        out.append(replace(res, seconds=spent + shares[i] + time.perf_counter() - t0))
+    return out
+
+
+def _train_group(datasets: list[Dataset], cfg: Any) -> list[dict[int, np.ndarray]]:
+    """Iterates of each dataset under ``cfg``: one batch when there are several (a batch
+    that stops being finite is retrained one by one, so only the diverging trial fails)."""
+    from ntp_mechanics.solvers.training import train, train_batch
+
+    if len(datasets) > 1:
+        try:
+            return [r.iterates for r in train_batch(datasets, cfg)]
+        except FloatingPointError:
+            pass
+    return [train(ds, cfg).iterates for ds in datasets]
+
+
+def _measure(trial: Trial, ds: Dataset, pred: Predictions, redraws: int,
+             its: dict[int, np.ndarray]) -> TrialResult:
+    """The trial's curves from its recorded iterates."""
+    from ntp_mechanics.kernel.evidence import attention_errors, cosine, training_inputs
+
     steps = _grid(trial.steps, trial.record_every)
     att_steps = _grid(trial.steps, trial.attention_every)
     inputs = training_inputs(pred)
@@ -348,7 +398,7 @@ def run_trial(trial: Trial) -> TrialResult:
     if trial.ladder:
         radii = [m * res.svm_norm for m in trial.ladder]
         res = replace(res, ladder_radii=radii, ladder_dir_err=_path_errors(pred, radii))
-    return replace(res, seconds=time.perf_counter() - t0)
+    return res
 
 
 def _init_options(trial: Trial) -> dict[str, Any]:
@@ -414,15 +464,28 @@ def run_paper(plan: PaperPlan, progress: bool | None = None,
     trials = plan.trials()
     results: list[TrialResult] = []
 
-    def done(_: Trial, r: TrialResult) -> None:
-        results.append(r)
-        if on_done is not None:
-            on_done(r)
+    def done(_: list[Trial], rs: list[TrialResult]) -> None:
+        for r in rs:
+            results.append(r)
+            if on_done is not None:
+                on_done(r)
 
-    run_tasks(run_trial, trials, workers=plan.workers, on_done=done, progress=progress,
-              desc="paper experiment")
+    run_tasks(run_trials, chunks(trials, plan.workers), workers=plan.workers, on_done=done,
+              progress=progress, desc="paper experiment (chunks)")
     order = {t.seed: i for i, t in enumerate(trials)}
     return sorted(results, key=lambda r: order[r.trial.seed])
+
+
+def chunks(trials: Sequence[Trial], workers: int, per_worker: int = 4) -> list[list[Trial]]:
+    """Trials in consecutive chunks, about ``per_worker`` per worker process: each chunk
+    trains its grid points' datasets in batches, and several chunks per worker keep
+    the load balanced.
+
+    >>> [len(c) for c in chunks(list(range(10)), workers=1, per_worker=4)]
+    [3, 3, 3, 1]
+    """
+    size = max(1, math.ceil(len(trials) / (max(1, workers) * per_worker)))
+    return [list(trials[i:i + size]) for i in range(0, len(trials), size)]
 
 
 # -- summary and conclusions --------------------------------------------------------------

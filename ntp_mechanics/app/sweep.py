@@ -47,8 +47,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=4000, help="training steps (4000)")
     p.add_argument("--record-every", type=int, default=50, metavar="N",
                    help="curve resolution in steps (50)")
-    p.add_argument("--chunk", type=int, default=1, metavar="N",
-                   help="trials per task (1): the unit scheduled, retried and written")
+    p.add_argument("--chunk", type=int, default=None, metavar="N",
+                   help="trials per task (default: --trials, one grid point per task): the "
+                        "unit scheduled, retried and written; the trials of a task that "
+                        "share a training configuration train as one batch")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on the Dask cluster at this address (tcp://host:port)")
@@ -182,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     if args.scheduler or args.scheduler_file:
         cluster = Cluster(args.scheduler, args.scheduler_file, timeout=args.timeout)
     res = run_sweep(args.grid, args.out, trials=args.trials, steps=args.steps,
-                    record_every=args.record_every, chunk=args.chunk, workers=args.workers,
+                    record_every=args.record_every,
+                    chunk=args.chunk or args.trials, workers=args.workers,
                     cluster=cluster, retries=args.retries)
     print(f"ntp-mechanics sweep: {res['rows']}/{res['tasks']} rows in "
           f"{args.out / 'results.parquet'} ({res['computed']} computed, {res['skipped']} "

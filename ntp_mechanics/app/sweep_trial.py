@@ -9,8 +9,8 @@ values: the loss gap ``L(W) - L*``, ``||W||``, ``corr(W, W_svm)``, ``corr(W, W_R
 hold the same against steps.
 
 Tasks come in *chunks* (a list of tasks per call), the unit the engine schedules and the
-store writes: today a chunk trains its datasets one after another; a batched trainer
-can later train a whole chunk at once without changing the engine or the store.
+store writes; the trials of a chunk that share a training configuration (the trials of
+a zero-start grid point, say) train as one batch (:func:`ntp_mechanics.app.paper.run_trials`).
 
 Example
 -------
@@ -30,7 +30,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ntp_mechanics.app.paper import Trial, TrialResult, run_trial
+from ntp_mechanics.app.paper import Trial, TrialResult, run_trials
 from ntp_mechanics.app.sweep_engine import worker_init
 from ntp_mechanics.app.sweep_grid import Task
 
@@ -57,7 +57,8 @@ def run_chunk(tasks: Sequence[Task]) -> list[tuple[dict[str, Any], dict[str, Any
     """``(row, curves)`` of every task of a chunk, in order."""
     worker_init()  # on a Dask worker too: one intra-op thread per task
     worker = _worker_name()
-    return [_outcome(task, run_trial(to_trial(task)), worker) for task in tasks]
+    results = run_trials([to_trial(task) for task in tasks])
+    return [_outcome(task, r, worker) for task, r in zip(tasks, results, strict=True)]
 
 
 def _outcome(task: Task, r: TrialResult, worker: str) -> tuple[dict[str, Any], dict[str, Any]]:
