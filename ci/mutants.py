@@ -469,6 +469,32 @@ MUTANTS = [
         description="claim_of_file does not strip the test name from a node id",
         tests=["ntp_mechanics/kernel/claims.py", "tests/test_gate.py"],
     ),
+    dict(
+        id="attention-tv-unrenormalised", area="kernel",
+        file="ntp_mechanics/kernel/evidence/automaton.py",
+        original="        got = np.exp(a[inside] - logsumexp(a[inside]))\n",
+        replacement="        got = s[inside]\n",
+        description="claim C's within-SCC attention is compared without renormalising on the SCC",
+        tests=["tests/test_evidence_rules.py"],
+    ),
+    dict(
+        id="automaton-target-label-only", area="kernel",
+        file="ntp_mechanics/kernel/evidence/automaton.py",
+        original="out.append((s.tokens, frozenset(v for v in g.graph.nodes "
+                 "if g.same(v, s.label))))",
+        replacement="out.append((s.tokens, frozenset({s.label})))",
+        description="claim C's target is the label alone, not the label's SCC",
+        tests=["theorems/claim_C_automaton.py::test_paper_cases_are_consistent"],
+    ),
+    dict(
+        id="iterates-fin-unprojected", area="kernel",
+        file="ntp_mechanics/kernel/evidence/iterates.py",
+        original="fin_errs = [float(np.linalg.norm(pred.fin.subspace.project(W) - Wf)) "
+                 "for W in Ws]",
+        replacement="fin_errs = [float(np.linalg.norm(W - Wf)) for W in Ws]",
+        description="claim D's S_fin error measured on the whole iterate",
+        tests=["theorems/claim_D_implicit_bias.py::test_paper_cases_are_consistent"],
+    ),
     # -- widened catalogue: generators ---------------------------------------------------
     dict(
         id="realise-cap-off-by-one", area="generators", file="generators/realise.py",
@@ -521,7 +547,8 @@ MUTANTS = [
     ),
     dict(
         id="graphs-sc-lone-query", area="generators", file="generators/graphs.py",
-        original="            len(self.nodes(k)) >= 2 and len(self.sccs(k)) == 1 for k in self.edges",
+        original="            len(self.nodes(k)) >= 2 and len(self.sccs(k)) == 1 "
+                 "for k in self.edges",
         replacement="            len(self.sccs(k)) == 1 for k in self.edges",
         description="a lone query counts as a strongly connected graph",
         tests=["tests/test_generators_graphs.py"],
