@@ -63,3 +63,66 @@ def test_check_rejects_a_matrix_off_the_path_by_the_distance_rule() -> None:
     assert PATH_BAD <= evidence.metrics["path_err"] < 2 * PATH_BAD
     b = evidence.results[0]
     assert b.verdict.value == "contradicts" and b.reason.startswith("P/||P|| is"), b.reason
+
+
+def test_check_rejects_a_remainder_larger_than_the_start() -> None:
+    """Gradient descent never moves the part of W outside S_all: a remainder of norm 3
+    contradicts a start of norm at most 2 (not 4 = 2^2), and is allowed for a start of
+    norm up to 4."""
+    pred = predictions(CHAIN)
+    raw = np.random.default_rng(0).standard_normal(pred.W_svm.shape)
+    rem = raw - pred.S_all.project(raw)
+    W = 3.0 * rem / np.linalg.norm(rem)
+    b = check_weights(pred, W, init_norm=2.0).results[0]
+    assert b.verdict.value == "contradicts" and b.reason.startswith("||W - P_S_all W||"), b.reason
+    assert "P_S_all W||" not in check_weights(pred, W, init_norm=4.0).results[0].reason
+
+
+def test_check_loss_rule_allows_the_starts_loss() -> None:
+    """A start of norm b may have loss up to L(0) + 2 b max||e||^2, so a small matrix
+    (orthogonal to W_svm) whose loss is 1e-3 above L(0) contradicts a zero start only."""
+    pred = predictions(CHAIN)
+    v = pred.S_all.project(np.random.default_rng(1).standard_normal(pred.W_svm.shape))
+    v -= np.sum(v * pred.direction) * pred.direction
+    ev0 = check_weights(pred, np.zeros_like(v), init_norm=0.0)
+    W = max((s * 0.5 * v / np.linalg.norm(v) for s in (1, -1)),
+            key=lambda W: check_weights(pred, W, init_norm=0.0).metrics["loss"])
+    ev = check_weights(pred, W, init_norm=0.0)
+    assert ev.metrics["loss"] > ev0.metrics["L0"] + 2e-3  # the premise: the loss rose
+    assert ev.results[0].verdict.value == "contradicts" and ev.results[0].reason.startswith(
+        "L(W) ="), ev.results[0].reason
+    assert check_weights(pred, W, init_norm=1.0).results[0].verdict.value != "contradicts"
+
+
+def test_check_is_inconclusive_on_the_path_before_the_asymptotic_regime() -> None:
+    """Claims B-D are asymptotic: the regularization path's own point at R = ||W_svm||
+    (scale 1 < MIN_SCALE) is not yet evidence for them."""
+    from ntp_mechanics.kernel.evidence.path import sound_path
+
+    pred = predictions(MIXED_TWO_QUERIES)
+    ns = float(np.linalg.norm(pred.W_svm))
+    (pt,) = sound_path(pred, [ns])
+    assert pt.W is not None
+    ev = check_weights(pred, pt.W)
+    assert ev.metrics["path_err"] <= 1e-3  # the premise: W is on the path
+    b = ev.results[0]
+    assert b.verdict.value == "inconclusive" and "asymptotic" in b.reason, b.reason
+
+
+def test_sound_path_rejects_a_certified_point_beaten_by_a_reference(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A path point the solver wrongly certifies (here ``-R W_svm/||W_svm||``) has a larger
+    loss than the reference ``R W_svm/||W_svm||`` of the same norm: not trusted."""
+    import ntp_mechanics.solvers.regpath as regpath
+    from ntp_mechanics.kernel.evidence.path import sound_path
+
+    pred = predictions(CHAIN)
+
+    def wrong_path(ds, radii, tpg=None, solver=None):
+        return [regpath.RegPathPoint(R, -R * pred.direction, 0.0, 0.0, 0.0, "optimal", True)
+                for R in radii]
+
+    monkeypatch.setattr(regpath, "regularization_path", wrong_path)
+    pts = sound_path(pred, [1.0, 2.0, 4.0])
+    assert all(p.W is None and "reference point" in p.reason for p in pts), pts

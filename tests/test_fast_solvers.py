@@ -192,3 +192,42 @@ def test_fin_certificate_rejects_zero_curvature(fin_case: tuple) -> None:
     flat = cl.loss.in_basis(np.concatenate([cl.basis, np.zeros_like(cl.basis[:1])]))
     with pytest.raises(InconclusiveError, match="Hessian"):
         certify_finite(flat, np.append(c, 0.0))  # a direction the loss cannot see
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_dual_active_set_corrects_a_poor_start(seed: int,
+                                               make_dataset: Callable[..., Dataset]) -> None:
+    """One L-BFGS-B iteration leaves a wrong active set; the active-set steps must still
+    end at the certified Graph-SVM: the answer cannot depend on how far L-BFGS-B got."""
+    ds = make_dataset(seed, K=6, n=8, lengths=(2, 6), queries=2)
+    tpg = TokenPriorityGraphs.from_dataset(ds)
+    cons = reduced_constraints(tpg)
+    assert cons and _independent(ds.E)  # the dual applies to these cases
+    cyclic = np.array(_cyclic_pairs(tpg)).reshape(-1, 3)
+    W, _, _ = solve_dual(ds.E, np.array(cons), cyclic, maxiter=1)
+    ref = graph_svm(ds, tpg, method="dual")
+    assert ref.certificate.ok
+    assert _rel(W, ref.W) <= 1e-8
+
+
+class _RisingTrial:
+    """A loss whose full Newton trial point rises by 1e-6 while its gradient shrinks."""
+
+    def value_grad(self, c: np.ndarray) -> tuple[float, np.ndarray]:
+        if c[0] <= -0.99:  # the full step c = 1 - 2 = -1
+            return 1.0 + 1e-6, np.array([0.5])
+        return float(c[0] ** 2), 2 * c
+
+
+def test_newton_line_search_demands_sufficient_decrease() -> None:
+    """Armijo backtracking on L: an accepted step satisfies
+    ``L_new <= L + 1e-4 t <g, step>``; a trial point whose loss rises (however much its
+    gradient shrinks) is not accepted while the loss still resolves the decrease."""
+    from ntp_mechanics.solvers.finite import _backtrack
+
+    c, step, g = np.array([1.0]), np.array([-2.0]), np.array([2.0])
+    out = _backtrack(_RisingTrial(), c, step, 1.0, g, 2.0)  # type: ignore[arg-type]
+    assert out is not None
+    t = float((out - c)[0] / step[0])
+    L_new, _ = _RisingTrial().value_grad(out)
+    assert L_new <= 1.0 + 1e-4 * t * float(g @ step)

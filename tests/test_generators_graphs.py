@@ -133,3 +133,11 @@ def test_package_import_is_light() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_lone_query_is_not_strongly_connected() -> None:
+    """``is_strongly_connected`` promises one SCC of at least two tokens per graph: the
+    one-token graph ``{k}`` (W_svm = 0 too, but no cyclic edge) is not one."""
+    lone = GraphSpec.from_edges(2, {0: []})
+    assert not lone.is_strongly_connected and lone.kind == "trivial"
+    assert GraphSpec.from_edges(2, {0: [(0, 1), (1, 0)]}).is_strongly_connected
