@@ -213,6 +213,21 @@ def isolated_pytest_args(paths: Sequence[Path]) -> list[str]:
     return ["-c", str(ini), "--rootdir", root, "-p", "no:cacheprovider", "--conjecture-dir", conj]
 
 
+def session_args(paths: Sequence[str | Path], profile: str, include_slow: bool) -> list[str]:
+    """The pytest options every command runs ``paths`` with: the isolated configuration
+    (:func:`isolated_pytest_args`), the Hypothesis ``profile`` and, unless
+    ``include_slow``, ``-m "not slow"``."""
+    out = [*isolated_pytest_args([Path(p) for p in paths]), f"--hypothesis-profile={profile}"]
+    return out if include_slow else [*out, "-m", "not slow"]
+
+
+def require_paths(paths: Sequence[str]) -> None:
+    """Raise FileNotFoundError (exit 2 in the CLI) for a PATH that does not exist."""
+    for path in paths:
+        if not Path(path).exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+
+
 def suite_paths(paths: Sequence[str] = ()) -> list[str]:
     """The package's claim modules (``ntp_mechanics.theorems``) followed by ``paths``."""
     from ntp_mechanics.kernel.claims import theorems_dir
@@ -278,9 +293,7 @@ def run(args: Any) -> int:
 
     import pytest
 
-    for path in args.paths:
-        if not Path(path).exists():
-            raise FileNotFoundError(f"no such file or folder: {path}")
+    require_paths(args.paths)
     args.junitxml.parent.mkdir(parents=True, exist_ok=True)
     args.summary.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="ntp-verdicts-", suffix=".jsonl")
@@ -291,10 +304,8 @@ def run(args: Any) -> int:
     if args.gate_conjectures:
         os.environ[GATE_ENV] = "1"
     paths = suite_paths(args.paths)
-    pytest_args = [*isolated_pytest_args([Path(p) for p in paths]),
-                   f"--hypothesis-profile={args.profile}", f"--junitxml={args.junitxml}"]
-    if not args.include_slow:
-        pytest_args += ["-m", "not slow"]
+    pytest_args = [*session_args(paths, args.profile, args.include_slow),
+                   f"--junitxml={args.junitxml}"]
     plugin = OutcomePlugin()
     t0 = time.perf_counter()
     rc = int(pytest.main(pytest_args + list(args.pytest_args) + paths, plugins=[plugin]))

@@ -136,19 +136,17 @@ def _has_xdist() -> bool:
 
 def pytest_command(plan: ReportPlan, outcomes: Path, conj_dir: Path) -> list[str]:
     """``python -m ntp_mechanics.app.gate OUTCOMES pytest-args...`` for the selected claims."""
-    from ntp_mechanics.app.gate import isolated_pytest_args
+    from ntp_mechanics.app.gate import session_args
     from ntp_mechanics.kernel.claims import all_claims, theorems_dir
 
     base = theorems_dir()
     modules = [base / Path(c.module).name for c in all_claims()
                if c.module and (plan.claim_ids is None or c.id in plan.claim_ids)]
     cmd = [sys.executable, "-m", "ntp_mechanics.app.gate", str(outcomes), "-q",
-           *isolated_pytest_args(modules),
-           f"--hypothesis-profile={plan.hypothesis_profile}", "--conjecture-dir", str(conj_dir)]
+           *session_args(modules, plan.hypothesis_profile, plan.include_slow),
+           "--conjecture-dir", str(conj_dir)]
     if plan.jobs > 1 and _has_xdist() and len(modules) > 1:
         cmd += ["-n", str(plan.jobs)]
-    if not plan.include_slow:
-        cmd += ["-m", "not slow"]
     return cmd + [str(m) for m in modules]
 
 

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
-from ntp_mechanics.app.gate import isolated_pytest_args, suite_paths
+from ntp_mechanics.app.gate import require_paths, session_args, suite_paths
 
 HELP = "run the paper's claims (and your own PATHS) under pytest, from any folder"
 
@@ -52,9 +51,7 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
     if getattr(args, "trainer", None):
         return _trainer_args(args)
     paths = suite_paths(args.paths)
-    out = [*isolated_pytest_args([Path(p) for p in paths]), f"--hypothesis-profile={args.profile}"]
-    if not args.include_slow:
-        out += ["-m", "not slow"]
+    out = session_args(paths, args.profile, args.include_slow)
     if args.gate_conjectures:
         out.append("--gate-conjectures")
     return out + list(args.pytest_args) + paths
@@ -65,8 +62,7 @@ def _trainer_args(args: argparse.Namespace) -> list[str]:
     from ntp_mechanics.kernel.claims import theorems_dir
 
     paths = [str(theorems_dir() / "trainer_claims.py"), *args.paths]
-    out = [*isolated_pytest_args([Path(p) for p in paths]), f"--hypothesis-profile={args.profile}",
-           "--ntp-trainer", args.trainer]
+    out = [*session_args(paths, args.profile, include_slow=True), "--ntp-trainer", args.trainer]
     if args.init_norm is not None:
         out += ["--ntp-init-norm", repr(args.init_norm)]
     return out + list(args.pytest_args) + paths
@@ -77,9 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ntp_mechanics.kernel.claims import PROFILE_ENV
 
-    for path in args.paths:
-        if not Path(path).exists():
-            raise FileNotFoundError(f"no such file or folder: {path}")
+    require_paths(args.paths)
     if args.trainer:
         from ntp_mechanics.kernel.user_trainer import load_trainer
 
