@@ -162,8 +162,6 @@ def _add_trainer_claims(config: pytest.Config, spec: str) -> None:
         load_trainer(spec)
     except TrainerError as exc:
         pytest.exit(str(exc), returncode=2)
-    from ntp_mechanics.kernel.claims import theorems_dir
-
     module = str(theorems_dir() / "trainer_claims.py")
     if module not in config.args:
         config.args.append(module)
