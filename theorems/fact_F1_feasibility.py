@@ -43,6 +43,14 @@ from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.reference import naive_graph_svm
 
+CLAIM = dict(
+    id="F1",
+    kind="fact",
+    section="4",
+    statement=('Graph-SVM feasible (and unique) for linearly independent E; may '
+               'be infeasible for K > d'),
+)
+
 pytestmark = pytest.mark.fact
 
 TOL = 1e-7

@@ -34,6 +34,13 @@ from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
 
+CLAIM = dict(
+    id="F2",
+    kind="fact",
+    section="4",
+    statement='W_svm = 0 iff no graph has an acyclic edge',
+)
+
 pytestmark = pytest.mark.fact
 
 

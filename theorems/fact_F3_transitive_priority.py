@@ -37,6 +37,14 @@ from ntp_mechanics.model.tpg import PriorityGraph, TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.reference import longest_path_length
 
+CLAIM = dict(
+    id="F3",
+    kind="fact",
+    section="4",
+    statement=('i =>_k j implies (e_i - e_j)^T W_svm e_k >= 1; i ~_k j implies = '
+               '0'),
+)
+
 pytestmark = pytest.mark.fact
 
 TOL = 1e-6

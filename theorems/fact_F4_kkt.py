@@ -37,6 +37,14 @@ from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.subspaces import Subspace
 
+CLAIM = dict(
+    id="F4",
+    kind="fact",
+    section="4",
+    statement=('W_svm orthogonal to S_fin, W_svm in S_all, KKT with lambda >= 0 '
+               'on acyclic edges'),
+)
+
 pytestmark = pytest.mark.fact
 
 TOL = 1e-5

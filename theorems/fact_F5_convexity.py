@@ -42,6 +42,13 @@ from ntp_mechanics.kernel.fact_support import (
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.solvers.loss import LogLoss
 
+CLAIM = dict(
+    id="F5",
+    kind="fact",
+    section="4",
+    statement='-log p_i = logsumexp_t a_it - a_iy - log m_i: L convex in W',
+)
+
 pytestmark = pytest.mark.fact
 
 Loss = Callable[[np.ndarray], float]

@@ -38,6 +38,14 @@ from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.subspaces import Subspace
 
+CLAIM = dict(
+    id="F6",
+    kind="fact",
+    section="4",
+    statement=('L depends on W only through P_{S_all} W; GD from zero stays in '
+               'S_all'),
+)
+
 pytestmark = pytest.mark.fact
 
 DATASETS = st.one_of(fact_datasets(), overcomplete_datasets())

@@ -49,6 +49,14 @@ from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.reference import naive_sccs
 from ntp_mechanics.solvers.subspaces import Subspace
 
+CLAIM = dict(
+    id="F7",
+    kind="fact",
+    section="4",
+    statement=('W_fin exists and is unique; inf L = L*, attained iff no acyclic '
+               'edge'),
+)
+
 pytestmark = pytest.mark.fact
 
 Loss = Callable[[np.ndarray], float]

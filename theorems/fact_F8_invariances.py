@@ -51,6 +51,14 @@ from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.regpath import solve_radius
 
+CLAIM = dict(
+    id="F8",
+    kind="fact",
+    section="4",
+    statement=('invariances: W_svm depends on edge sets only; rotations E -> E '
+               'Q^T map W -> Q W Q^T; relabelling changes nothing'),
+)
+
 pytestmark = pytest.mark.fact
 
 TOL = 1e-6

@@ -21,8 +21,8 @@ Evidence comes from three places, none of which needs a conftest change:
   pytest-xdist too); each entry also keeps the number of decided Hypothesis examples
   (:func:`hypothesis_examples`) and, for a failure, the first line of its error;
 * the verdict log: claim modules call :func:`ntp_mechanics.kernel.verdict.record`, which
-  appends one JSON line per verdict to ``$NTP_VERDICT_LOG`` (format and reader in the
-  claim ledger, :mod:`ntp_mechanics.kernel.claims`); claim ids such as ``"B-control"``
+  appends one JSON line per verdict to ``$NTP_VERDICT_LOG`` (format and reader in
+  :mod:`ntp_mechanics.kernel.verdict_log`); claim ids such as ``"B-control"``
   mark negative controls;
 * the conjecture plugin's ``conjectures.json`` (:mod:`ntp_mechanics.kernel.conjectures`).
 
@@ -53,14 +53,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ntp_mechanics.kernel.claims import (
-    DIR_ENV,
-    GATE_ENV,
-    PROFILE_ENV,
-    VERDICT_LOG_ENV,
-    group_by_claim,
-    read_verdicts,
-)
+from ntp_mechanics.kernel.claims import claim_modules
+from ntp_mechanics.kernel.environment import DIR_ENV, GATE_ENV, PROFILE_ENV, VERDICT_LOG_ENV
+from ntp_mechanics.kernel.ledger import claim_status, group_by_claim
+from ntp_mechanics.kernel.verdict_log import read_conjecture_records, read_verdicts
 
 __all__ = [
     "OutcomePlugin",
@@ -166,29 +162,32 @@ def hypothesis_examples(stats: str) -> int:
 
 
 def summarise(outcomes: dict[str, dict[str, Any]], verdict_lines: list[dict[str, Any]],
-              gate_conjectures: bool, require_all: bool = True) -> dict[str, Any]:
-    """Per-claim outcomes and verdict counts (the ledger's :func:`group_by_claim`); the
-    failures that fail the gate.
+              gate_conjectures: bool, require_all: bool = True,
+              conjectures: Sequence[dict[str, Any]] = (),
+              extra: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """Per-claim outcomes, verdict counts and status (the ledger's :func:`group_by_claim`
+    and :func:`claim_status`, the rule ``report`` uses too); the failures that fail the
+    gate.  ``extra``: the user's claim modules or folders run beside the package's.
 
     With ``require_all`` a theorem or fact that ran no test (module missing, or all
     deselected) fails the gate too: a gate that checks nothing must not pass.
     """
-    evidence = group_by_claim(outcomes, verdict_lines)
+    evidence = group_by_claim(outcomes, verdict_lines, conjectures, extra)
     per_claim: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
     for cid, ev in evidence.claims.items():
-        tests = Counter(e["outcome"] for e in ev.tests.values())
+        st = claim_status(ev, required=require_all)
         # a conjecture's counterexample is an xfail unless gated, so a failed conjecture
         # test here is a crash or a failed negative control: always a failure
         failures += [n for n, e in ev.tests.items() if e["outcome"] in ("failed", "error")]
         per_claim[cid] = {
             "kind": ev.claim.kind, "module": ev.claim.module, "statement": ev.claim.statement,
-            "tests": dict(tests),
+            "tests": dict(st.tests),
             "seconds": round(sum(float(e.get("duration", 0.0)) for e in ev.tests.values()), 2),
             "verdicts": dict(Counter(v.get("verdict", "?") for v in ev.verdicts)),
             "control_verdicts": dict(Counter(v.get("verdict", "?") for v in ev.controls)),
-            "status": ("not run" if not tests else "fail" if tests["failed"] + tests["error"]
-                       else "pass" if tests["passed"] else "skipped"),
+            "status": st.outcome,
+            "verdict": st.status,
             "gated": ev.claim.kind != "conjecture" or gate_conjectures,
         }
     other = [n for n, e in evidence.other_tests.items() if e["outcome"] in ("failed", "error")]
@@ -221,6 +220,11 @@ def session_args(paths: Sequence[str | Path], profile: str, include_slow: bool) 
     return out if include_slow else [*out, "-m", "not slow"]
 
 
+def _conjecture_dir(pytest_args: Sequence[str]) -> Path:
+    """The ``--conjecture-dir`` of a command line built by :func:`session_args`."""
+    return Path(pytest_args[list(pytest_args).index("--conjecture-dir") + 1])
+
+
 def require_paths(paths: Sequence[str]) -> None:
     """Raise FileNotFoundError (exit 2 in the CLI) for a PATH that does not exist."""
     for path in paths:
@@ -229,10 +233,10 @@ def require_paths(paths: Sequence[str]) -> None:
 
 
 def suite_paths(paths: Sequence[str] = ()) -> list[str]:
-    """The package's claim modules (``ntp_mechanics.theorems``) followed by ``paths``."""
-    from ntp_mechanics.kernel.claims import theorems_dir
-
-    return [str(theorems_dir()), *paths]
+    """The package's claim modules (every declared claim,
+    :func:`~ntp_mechanics.kernel.claims.claim_modules`, as ``report`` selects them)
+    followed by ``paths``."""
+    return [*(str(m) for m in claim_modules()), *paths]
 
 
 def run_pytest(outcomes_path: Path, pytest_args: list[str]) -> int:
@@ -310,7 +314,10 @@ def run(args: Any) -> int:
     t0 = time.perf_counter()
     rc = int(pytest.main(pytest_args + list(args.pytest_args) + paths, plugins=[plugin]))
     seconds = time.perf_counter() - t0
-    summary = summarise(plugin.outcomes, read_verdicts(log), args.gate_conjectures)
+    records = [r for r in read_conjecture_records(_conjecture_dir(pytest_args))
+               if r.get("nodeid") in plugin.outcomes]  # this run's, not older ones
+    summary = summarise(plugin.outcomes, read_verdicts(log), args.gate_conjectures,
+                        conjectures=records, extra=args.paths)
     log.unlink(missing_ok=True)
     broken = rc in (2, 3, 4, 5)  # interrupted, internal error, usage error, nothing collected
     passed = not broken and not summary["failures"] and not summary["not_run"]

@@ -39,7 +39,8 @@ from typing import Any
 
 import pytest
 
-from ntp_mechanics.kernel.claims import CLAIM_FILE, DATABASE_ENV, PROFILE_ENV, theorems_dir
+from ntp_mechanics.kernel.claims import CLAIM_FILE, theorems_dir
+from ntp_mechanics.kernel.environment import DATABASE_ENV, PROFILE_ENV
 
 pytest_plugins = ["ntp_mechanics.kernel.conjectures"]
 

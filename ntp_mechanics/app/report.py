@@ -19,24 +19,14 @@ trials per configuration) with the matched-norm regularization path on 3 trials 
 ``full`` uses ``thorough`` (100 examples per property, slow tests included; about
 8 min for the claim modules on 2 cores) and the path on every trial.
 
-How a row is filled (the verdict rules):
+How a row is filled: the claims are those the modules declare
+(:mod:`ntp_mechanics.kernel.claims`), and a row's verdict, cases and failure follow
+the one status rule ``gate`` uses too (:func:`ntp_mechanics.kernel.ledger.claim_status`).
 
-* **Theorems A-E** record one verdict per judged case in the verdict log.  The
-  verdict is :meth:`~ntp_mechanics.kernel.verdict.Verdict.combine` of them (any
-  contradicts wins, then any inconclusive).  A failed test adds *inconclusive*
-  (its contradicting verdict, if any, is already in the log); cases tried = the
-  number of verdicts.
-* **Facts F1-F8** assert directly and record no verdict: each non-control test
-  contributes consistent (passed), contradicts (failed on an assertion) or
-  inconclusive (any other failure, e.g. Hypothesis ``Unsatisfiable``); cases tried =
-  decided Hypothesis examples (one per plain test).
-* A failed **negative control** (a test named ``*control*``) adds inconclusive: the
-  check lost its power to reject a wrong prediction.
-* **Conjectures C1-C6**: "counterexample found" if any record says so, else "held on
-  N cases" (N decided cases), else "inconclusive"; cases tried = every case drawn.
-* **Worst metric**: theorems - the largest value over cases of a designated error at
-  the last scale measured and of its extrapolated limit (:data:`WORST`); facts - none
-  (exact checks); conjectures - the largest of the plugin's observed worst values.
+* **Worst metric**: theorems - the largest value over cases of the error their module
+  declares (``CLAIM``'s ``report_metric``) at the last scale measured and of its
+  extrapolated limit (``limit_metric``); facts - none (exact checks); conjectures - the
+  largest of the plugin's observed worst values.
 
 Exit status: 0 when the report was written and no theorem or fact claim failed; 1 when
 one did (verdict contradicts, a failed or erroring test, or - on a full selection - no
@@ -65,24 +55,14 @@ from pathlib import Path
 from typing import Any
 
 from ntp_mechanics.app.paper import PaperPlan, Trial, TrialResult
+from ntp_mechanics.kernel.claims import Claim, claim_modules
+from ntp_mechanics.kernel.ledger import claim_status, group_by_claim, is_control
 
 HELP = "run every claim and the paper's experiment; write DIR/report.md, report.json, figures"
 
-__all__ = ["WORST", "ClaimRow", "ReportPlan", "build_report", "claim_rows", "render_markdown"]
+__all__ = ["ClaimRow", "ReportPlan", "build_report", "claim_rows", "render_markdown"]
 
 PROFILES = ("quick", "full")
-CONSISTENT, CONTRADICTS, INCONCLUSIVE = "consistent", "contradicts", "inconclusive"
-
-WORST: dict[str, tuple[str, str | None, str]] = {
-    "A": ("direction_errs", "direction_limit",
-          "||W_R/R - W_svm/||W_svm|| || at the largest certified R"),
-    "B": ("direction_errs", "direction_limit", "||W/||W|| - W_svm/||W_svm|| || at the last step"),
-    "C": ("off_scc_errs", "off_scc_limit", "attention off the target SCC at the largest scale"),
-    "D": ("perp_errs", "perp_limit", "direction error of W - P_fin W at the last step"),
-    "E": ("relative_gap_to_attention_svm", None, "relative gap W_svm vs attention SVM"),
-}
-"""Theorem id -> (metric key, extrapolated-limit key or None, what it measures)."""
-
 
 # -- the plan -------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -94,6 +74,7 @@ class ReportPlan:
     paper: PaperPlan
     claim_ids: tuple[str, ...] | None = None
     jobs: int = 2
+    claim_paths: tuple[str, ...] = ()  # the user's own claim modules or folders
     include_slow: bool = False
     authors_trials: int = 10  # trials per published configuration (app/authors.py)
 
@@ -135,13 +116,11 @@ def _has_xdist() -> bool:
 
 
 def pytest_command(plan: ReportPlan, outcomes: Path, conj_dir: Path) -> list[str]:
-    """``python -m ntp_mechanics.app.gate OUTCOMES pytest-args...`` for the selected claims."""
+    """``python -m ntp_mechanics.app.gate OUTCOMES pytest-args...`` for the selected claims
+    (:func:`~ntp_mechanics.kernel.claims.claim_modules`, as the gate selects them)."""
     from ntp_mechanics.app.gate import session_args
-    from ntp_mechanics.kernel.claims import all_claims, theorems_dir
 
-    base = theorems_dir()
-    modules = [base / Path(c.module).name for c in all_claims()
-               if c.module and (plan.claim_ids is None or c.id in plan.claim_ids)]
+    modules = claim_modules(plan.claim_ids, plan.claim_paths)
     cmd = [sys.executable, "-m", "ntp_mechanics.app.gate", str(outcomes), "-q",
            *session_args(modules, plan.hypothesis_profile, plan.include_slow),
            "--conjecture-dir", str(conj_dir)]
@@ -156,7 +135,8 @@ def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> Cla
     from tqdm import tqdm
 
     from ntp_mechanics.app.gate import PROGRESS_PREFIX
-    from ntp_mechanics.kernel.claims import GATE_ENV, PROFILE_ENV, VERDICT_LOG_ENV, read_verdicts
+    from ntp_mechanics.kernel.environment import GATE_ENV, PROFILE_ENV, VERDICT_LOG_ENV
+    from ntp_mechanics.kernel.verdict_log import read_conjecture_records, read_verdicts
 
     # absolute: pytest runs with cwd=out, where a relative --out would name out/out/...
     conj_dir = out.resolve() / "conjectures"
@@ -188,9 +168,7 @@ def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> Cla
         seconds = time.perf_counter() - t0
         raw = json.loads(outcomes_path.read_text()) if outcomes_path.exists() else {}
         verdicts = read_verdicts(log)
-    conj_file = conj_dir / "conjectures.json"
-    conj = list(json.loads(conj_file.read_text()).get("conjectures", {}).values()) \
-        if conj_file.exists() else []
+    conj = read_conjecture_records(conj_dir)
     return ClaimsRun(raw.get("outcomes", {}), verdicts, conj, rc, seconds, cmd)
 
 
@@ -220,33 +198,20 @@ class ClaimRow:
         return asdict(self) | {"notes": list(self.notes)}
 
 
-def _test_name(nodeid: str) -> str:
-    return nodeid.split("::")[-1]
-
-
-def _is_control(nodeid: str) -> bool:
-    return "control" in _test_name(nodeid)
-
-
-def _is_assertion(message: str) -> bool:
-    m = message.strip()
-    return (m.startswith(("AssertionError", "assert ", "Counterexample"))
-            or "AssertionError" in m.split(":")[0] or "distinct failures" in m)
-
-
-def claim_rows(run: ClaimsRun, claim_ids: Sequence[str] | None = None) -> list[ClaimRow]:
-    """One :class:`ClaimRow` per claim of the registry, in registry order; claims outside
+def claim_rows(run: ClaimsRun, claim_ids: Sequence[str] | None = None,
+               extra: Sequence[str | Path] = ()) -> list[ClaimRow]:
+    """One :class:`ClaimRow` per declared claim, in registry order, by the status rule
+    the gate uses too (:func:`~ntp_mechanics.kernel.ledger.claim_status`); claims outside
     ``claim_ids`` (when given) are listed as not run (inconclusive, not failed)."""
-    from ntp_mechanics.kernel.claims import group_by_claim
-
-    evidence = group_by_claim(run.outcomes, run.verdicts, run.conjectures)
+    evidence = group_by_claim(run.outcomes, run.verdicts, run.conjectures, extra)
     rows = []
     for cid, ev in evidence.claims.items():
         selected = claim_ids is None or cid in claim_ids
-        if ev.claim.kind == "conjecture":
-            row = _conjecture_row(ev.claim, ev.tests, ev.conjectures)
-        else:
-            row = _claim_row(ev.claim, ev.tests, ev.verdicts, required=selected)
+        st = claim_status(ev, required=selected)
+        worst = (_worst_conjecture(ev.conjectures) if ev.claim.kind == "conjecture"
+                 else _worst_metric(ev.claim, ev.verdicts))
+        row = ClaimRow(cid, ev.claim.kind, ev.claim.statement, st.verdict, st.status, st.cases,
+                       st.cases_detail, worst, _tests_text(ev.tests), st.notes, st.failed)
         if not selected:
             row = replace(row, notes=("not selected in this run",), failed=False)
         rows.append(row)
@@ -257,49 +222,12 @@ def _tests_text(entries: Mapping[str, dict[str, Any]]) -> str:
     if not entries:
         return "none run"
     counts = Counter(e["outcome"] for e in entries.values())
-    controls = sum(1 for n in entries if _is_control(n))
+    controls = sum(1 for n in entries if is_control(n))
     text = f"{counts['passed']}/{len(entries)} passed"
     bad = [f"{counts[k]} {k}" for k in ("failed", "error", "skipped") if counts[k]]
     if bad:
         text += f" ({', '.join(bad)})"
     return text + (f"; {controls} negative control(s)" if controls else "")
-
-
-def _claim_row(c: Any, entries: Mapping[str, dict[str, Any]], lines: list[dict[str, Any]],
-               required: bool) -> ClaimRow:
-    """A theorem or fact: verdicts from the log, else from the tests' outcomes."""
-    from ntp_mechanics.kernel.verdict import Verdict
-
-    parts: list[Verdict] = [Verdict(v["verdict"]) for v in lines if v.get("verdict") in
-                            {x.value for x in Verdict}]
-    notes: list[str] = []
-    for nodeid, e in sorted(entries.items()):
-        outcome, msg = e["outcome"], e.get("message", "")
-        if outcome == "passed" and not lines and not _is_control(nodeid):
-            parts.append(Verdict.CONSISTENT)
-        if outcome not in ("failed", "error"):
-            continue
-        what = "negative control" if _is_control(nodeid) else "test"
-        notes.append(f"{what} {_test_name(nodeid)} {outcome}: {msg}")
-        contradicts = (outcome == "failed" and not lines and not _is_control(nodeid)
-                       and _is_assertion(msg))
-        parts.append(Verdict.CONTRADICTS if contradicts else Verdict.INCONCLUSIVE)
-    if not entries:
-        notes.append("no test ran")
-    verdict = Verdict.combine(parts).value
-    if lines:
-        counts = Counter(v["verdict"] for v in lines)
-        cases = len(lines)
-        detail = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    else:
-        ran = [e for n, e in entries.items() if not _is_control(n)
-               and e["outcome"] in ("passed", "failed")]
-        cases = sum(1 if e.get("examples") is None else int(e["examples"]) for e in ran)
-        detail = f"Hypothesis examples and hand cases of {len(ran)} test(s)"
-    bad = any(e["outcome"] in ("failed", "error") for e in entries.values())
-    failed = verdict == CONTRADICTS or bad or (required and not entries)
-    return ClaimRow(c.id, c.kind, c.statement, verdict, verdict, cases, detail,
-                    _worst_theorem(c.id, lines), _tests_text(entries), tuple(notes), failed)
 
 
 def _last(value: Any) -> float | None:
@@ -311,44 +239,23 @@ def _last(value: Any) -> float | None:
     return None
 
 
-def _worst_theorem(cid: str, lines: list[dict[str, Any]]) -> str:
-    if cid not in WORST:
+def _worst_metric(c: Claim, lines: list[dict[str, Any]]) -> str:
+    """The largest value over cases of the metric the claim declares (``report_metric``,
+    at the last scale measured) and of its extrapolated limit (``limit_metric``)."""
+    if not c.report_metric:
         return "- (exact checks; no metric recorded)"
-    key, limit_key, label = WORST[cid]
-    vals = [v for v in (_last(x.get("metrics", {}).get(key)) for x in lines) if v is not None]
+    label = c.metric_doc or c.report_metric
+    vals = [v for v in (_last(x.get("metrics", {}).get(c.report_metric)) for x in lines)
+            if v is not None]
     if not vals:
         return "-"
     text = f"{label}: max {max(vals):.3g} over {len(vals)} case(s)"
-    if limit_key:
-        lims = [v for v in (_last(x.get("metrics", {}).get(limit_key)) for x in lines)
+    if c.limit_metric:
+        lims = [v for v in (_last(x.get("metrics", {}).get(c.limit_metric)) for x in lines)
                 if v is not None]
         if lims:
             text += f"; extrapolated limit max {max(lims):.3g}"
     return text
-
-
-def _conjecture_row(c: Any, entries: Mapping[str, dict[str, Any]],
-                    recs: list[dict[str, Any]]) -> ClaimRow:
-    held = sum(int(r.get("cases", 0)) for r in recs)
-    incon = sum(int(r.get("inconclusive", 0)) for r in recs)
-    vac = sum(int(r.get("vacuous", 0)) for r in recs)
-    fails = sum(int(r.get("failed_cases", 0)) for r in recs)
-    statuses = {r.get("status") for r in recs}
-    notes = [f"{r['test']}: {r.get('error', '')}" for r in recs if r.get("status") == "error"]
-    notes += [f"counterexample saved to {', '.join(r['counterexample']['files']) or '-'}"
-              for r in recs if r.get("status") == "counterexample"]
-    if "counterexample" in statuses:
-        verdict, status = "counterexample found", "counterexample"
-    elif held and "error" not in statuses:
-        verdict, status = f"held on {held} cases", "held"
-    else:
-        verdict, status = INCONCLUSIVE, INCONCLUSIVE
-    if not recs:
-        notes.append("no conjecture record (not run)")
-    worst = _worst_conjecture(recs)
-    detail = f"{held} held, {incon} inconclusive, {vac} out of scope, {fails} failing"
-    return ClaimRow(c.id, c.kind, c.statement, verdict, status, held + incon + vac + fails,
-                    detail, worst, _tests_text(entries), tuple(notes), False)
 
 
 def _worst_conjecture(recs: list[dict[str, Any]]) -> str:
@@ -421,7 +328,7 @@ def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> R
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")
     out.mkdir(parents=True, exist_ok=True)
     run = run_claims(plan, out, progress)
-    rows = claim_rows(run, plan.claim_ids)
+    rows = claim_rows(run, plan.claim_ids, plan.claim_paths)
     results = run_paper(plan.paper, progress)
     (out / "paper_trials.json").write_text(
         json.dumps([r.to_dict() for r in results], indent=None) + "\n", encoding="utf-8")

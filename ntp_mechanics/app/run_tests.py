@@ -71,7 +71,7 @@ def _trainer_args(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import pytest
 
-    from ntp_mechanics.kernel.claims import PROFILE_ENV
+    from ntp_mechanics.kernel.environment import PROFILE_ENV
 
     require_paths(args.paths)
     if args.trainer:

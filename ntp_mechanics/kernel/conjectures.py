@@ -60,7 +60,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
-from ntp_mechanics.kernel.claims import DIR_ENV, GATE_ENV, claim_of_file
+from ntp_mechanics.kernel.claims import claim_of_file
+from ntp_mechanics.kernel.environment import DIR_ENV, GATE_ENV
 
 if TYPE_CHECKING:
     from ntp_mechanics.kernel.verdict import ClaimResult
