@@ -43,7 +43,6 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ntp_mechanics.kernel.checking import CheckResult, check
-from ntp_mechanics.kernel.claims import trainer_claims
 from ntp_mechanics.kernel.claim_support import (
     CHAIN,
     DOC_CYCLE,
@@ -56,6 +55,7 @@ from ntp_mechanics.kernel.claim_support import (
     separable,
     solvable,
 )
+from ntp_mechanics.kernel.claims import trainer_claims
 from ntp_mechanics.kernel.fact_support import graph_datasets
 from ntp_mechanics.kernel.user_trainer import Trainer, load_trainer, trained_weights
 from ntp_mechanics.kernel.verdict import Verdict, record

@@ -31,7 +31,7 @@ own, passed to ``gate`` or ``claims``).
 
 Example
 -------
->>> [c.id for c in CLAIMS][:6]
+>>> [c.id for c in all_claims()][:6]
 ['A', 'B', 'C', 'D', 'E', 'F1']
 >>> claim("F5").kind
 'fact'
