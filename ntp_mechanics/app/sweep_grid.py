@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 
 from ntp_mechanics.app.paper import DRAWS, EMBEDDINGS, INITS
-from ntp_mechanics.model.dataset import DatasetError
+from ntp_mechanics.model.errors import BadInputError
 
 __all__ = ["PARAMETERS", "Grid", "SweepError", "Task", "parse_grid", "point_of_row", "task_seed"]
 
 
-class SweepError(DatasetError):
+class SweepError(BadInputError):
     """A malformed SPEC, an unknown parameter or value, an unreachable cluster
     (the command line answers exit 2 with one line)."""
 
