@@ -42,6 +42,7 @@ import numpy as np
 
 from ntp_mechanics.kernel.evidence.common import cosine as _cos
 from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.solvers.training import PAPER_PROTOCOL
 
 if TYPE_CHECKING:
     from ntp_mechanics.app.paper import PaperPlan, Trial
@@ -50,8 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["PUBLISHED", "Published", "authors_dataset", "authors_markdown", "authors_trial",
            "ours_trial", "published_comparison", "run_authors", "side_by_side"]
 
-LR = 0.01
-STEPS = 4000
+LR = float(PAPER_PROTOCOL.lr or 0.0)
+STEPS = PAPER_PROTOCOL.steps
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ import numpy as np
 
 from ntp_mechanics.generators.seeded import paper_dataset, unit_embeddings
 from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.solvers.training import PAPER_PROTOCOL
 
 if TYPE_CHECKING:
     from ntp_mechanics.solvers.predictions import Predictions
@@ -149,13 +150,13 @@ class PaperPlan:
     Ts: tuple[int, ...] = (4, 6)
     kinds: tuple[str, ...] = KINDS
     trials_per_config: int = 10
-    steps: int = 4000
-    lr: float = 0.01
+    steps: int = PAPER_PROTOCOL.steps
+    lr: float = float(PAPER_PROTOCOL.lr or 0.0)
     record_every: int = 50
     attention_every: int = 100
     seed: int = 0
     path_trials: int = 3
-    path_steps: tuple[int, ...] = (100, 250, 500, 1000, 1500, 2000, 3000, 4000)
+    path_steps: tuple[int, ...] = (100, 250, 500, 1000, 1500, 2000, 3000, PAPER_PROTOCOL.steps)
     ladder_trials: int = 3
     ladder: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1, 32, 11))
     device: str = "cpu"
@@ -171,7 +172,7 @@ class PaperPlan:
         """As quick, with the matched-norm path on every trial and a denser ladder."""
         return cls(path_trials=10, ladder_trials=10,
                    path_steps=(50, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500,
-                               4000),
+                               PAPER_PROTOCOL.steps),
                    ladder=tuple(float(x) for x in np.geomspace(1, 32, 16)))
 
     @classmethod

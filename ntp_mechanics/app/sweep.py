@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ntp_mechanics.app.sweep_grid import SweepError, Task, parse_grid
+from ntp_mechanics.solvers.training import PAPER_PROTOCOL
 
 HELP = "run the paper's experiment over a grid (local processes or a Dask cluster); Parquet rows"
 
@@ -44,7 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "orthonormal, equicorrelated), init (zero, default, scale), "
                         "init_scale, optimizer (gd, ngd), lr (auto or a number)")
     p.add_argument("--trials", type=int, default=10, help="trials per grid point (10)")
-    p.add_argument("--steps", type=int, default=4000, help="training steps (4000)")
+    p.add_argument("--steps", type=int, default=PAPER_PROTOCOL.steps,
+                   help=f"training steps ({PAPER_PROTOCOL.steps})")
     p.add_argument("--record-every", type=int, default=50, metavar="N",
                    help="curve resolution in steps (50)")
     p.add_argument("--chunk", type=int, default=None, metavar="N",
@@ -69,7 +71,7 @@ class SweepOutcome(dict):
     """``computed``, ``skipped``, ``failed``, ``rows`` counts and the files written."""
 
 
-def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = 4000,
+def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = PAPER_PROTOCOL.steps,
               record_every: int = 50, chunk: int = 1, workers: int = 2,
               cluster: Any = None, retries: int = 2,
               progress: bool | None = None) -> SweepOutcome:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 
+from ntp_mechanics.solvers.training import PAPER_PROTOCOL
+
 HELP = "Train the attention model on a dataset (GD or normalised GD) and write its weights."
 
 
@@ -34,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="step size (default 0.01 for ngd, 1/smoothness bound for gd)",
     )
-    parser.add_argument("--steps", type=int, default=4000, help="number of updates (4000)")
+    parser.add_argument("--steps", type=int, default=PAPER_PROTOCOL.steps,
+                        help=f"number of updates ({PAPER_PROTOCOL.steps})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random init (0)")
     parser.add_argument(
