@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from ntp_mechanics.kernel.claims import claim_modules
-from ntp_mechanics.kernel.environment import DIR_ENV, GATE_ENV, PROFILE_ENV, VERDICT_LOG_ENV
+from ntp_mechanics.kernel.environment import DIR_ENV, GATE_ENV, VERDICT_LOG_ENV
 from ntp_mechanics.kernel.ledger import claim_status, group_by_claim
 from ntp_mechanics.kernel.verdict_log import read_conjecture_records, read_verdicts
 
@@ -304,7 +304,6 @@ def run(args: Any) -> int:
     os.close(fd)
     log = Path(name)
     os.environ[VERDICT_LOG_ENV] = str(log)
-    os.environ[PROFILE_ENV] = args.profile
     if args.gate_conjectures:
         os.environ[GATE_ENV] = "1"
     paths = suite_paths(args.paths)

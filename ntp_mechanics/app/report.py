@@ -2,18 +2,20 @@
 
 Runs the claim modules of ``theorems/`` (THEORY.md: theorems A-E, facts F1-F8,
 conjectures C1-C6) under pytest in a subprocess (:mod:`ntp_mechanics.app.gate`), then the
-paper's experiment (:mod:`ntp_mechanics.app.paper`), and writes
+paper's experiment (:mod:`ntp_mechanics.app.experiment.paper`), and writes
 
 * ``DIR/report.md`` and ``DIR/report.json`` - one row per claim: id, statement, kind,
   verdict, cases tried, worst metric, tests; the paper-reproduction section with its
   conclusions computed from the numbers; the authors' protocol (default init,
   ``W_fin(tau)``, fitted R) beside ours and their published numbers beside the suite's
   (:mod:`ntp_mechanics.app.authors`); the plan and seeds;
-* PNG figures (:mod:`ntp_mechanics.app.figures`), ``DIR/paper_trials.json`` (every curve),
+* PNG figures (:mod:`ntp_mechanics.app.experiment.figures`), ``DIR/paper_trials.json``
+  (every curve),
   ``DIR/pytest.log`` (pytest's output) and ``DIR/conjectures/`` (the conjecture
   plugin's records and any counterexample datasets).
 
-Profiles: ``quick`` runs the claims with the Hypothesis profile ``ci`` (10
+Sizes (``--size``; ``--profile`` is its old spelling): ``quick`` runs the claims with
+the Hypothesis profile ``ci`` (10
 derandomised examples per property, ``-m "not slow"``) and the paper's full grid (10
 trials per configuration) with the matched-norm regularization path on 3 trials each;
 ``full`` uses ``thorough`` (100 examples per property, slow tests included; about
@@ -35,7 +37,7 @@ Inconclusive verdicts are recorded, not errors.
 
 Example (shell)::
 
-    ntp-mechanics report --out report --profile quick      # about 3-5 min on 2 cores
+    ntp-mechanics report --out report --size quick      # about 3-5 min on 2 cores
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ntp_mechanics.app.paper import PaperPlan, Trial, TrialResult
+from ntp_mechanics.app.experiment.paper import PaperPlan, Trial, TrialResult
 from ntp_mechanics.kernel.claims import Claim, claim_modules
 from ntp_mechanics.kernel.ledger import claim_status, group_by_claim, is_control
 
@@ -144,8 +146,9 @@ def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> Cla
     with tempfile.TemporaryDirectory(prefix="ntp-report-") as tmp:
         outcomes_path, log = Path(tmp) / "outcomes.json", Path(tmp) / "verdicts.jsonl"
         cmd = pytest_command(plan, outcomes_path, conj_dir)
-        env = dict(os.environ, **{VERDICT_LOG_ENV: str(log),
-                                  PROFILE_ENV: plan.hypothesis_profile})
+        # the Hypothesis profile travels as --hypothesis-profile (session_args) only
+        env = dict(os.environ, **{VERDICT_LOG_ENV: str(log)})
+        env.pop(PROFILE_ENV, None)
         env.pop(GATE_ENV, None)  # the report records conjectures, never gates
         # tiny tensors: with one xdist worker per core, torch's intra-op threads only
         # oversubscribe the cores (the 100x slowdown once seen here was subnormal
@@ -321,8 +324,13 @@ def _tpg_trial(results: Sequence[TrialResult]) -> Trial:
 
 def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> Report:
     """Run the claims and the paper experiment, draw the figures, write the files."""
-    from ntp_mechanics.app import figures as fig
-    from ntp_mechanics.app.paper import conclusions, draw_dataset, run_paper, summarise_paper
+    from ntp_mechanics.app.experiment import figures as fig
+    from ntp_mechanics.app.experiment.paper import (
+        conclusions,
+        draw_dataset,
+        run_paper,
+        summarise_paper,
+    )
 
     t0 = time.perf_counter()
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")
@@ -473,15 +481,28 @@ def _paper_section(rep: Report) -> list[str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="directory for report.md, report.json and the figures")
-    p.add_argument("--profile", choices=PROFILES, default="quick",
-                   help="quick: Hypothesis profile ci, the path on 3 trials per configuration "
-                        "(3-6 min on 2 cores); full: Hypothesis profile thorough and the path "
-                        "on every trial (15 min or more)")
+    p.add_argument("--size", choices=PROFILES, default=None,
+                   help="quick (default): Hypothesis profile ci, the path on 3 trials per "
+                        "configuration (3-6 min on 2 cores); full: Hypothesis profile "
+                        "thorough and the path on every trial (15 min or more)")
+    p.add_argument("--profile", choices=PROFILES, default=None,
+                   help="deprecated spelling of --size")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="where the paper experiment trains (claim modules train on the CPU)")
     p.add_argument("--seed", type=int, default=0, help="seed of the paper experiment (0)")
     p.add_argument("--jobs", type=int, default=2,
                    help="pytest-xdist workers and paper processes (default 2)")
+
+
+def _size(args: argparse.Namespace) -> str:
+    """``--size`` (or its old spelling ``--profile``; both must agree); default quick."""
+    from ntp_mechanics.solvers.training import ConfigError
+
+    size, old = getattr(args, "size", None), getattr(args, "profile", None)
+    if size and old and size != old:
+        raise ConfigError(f"--size {size} and --profile {old} disagree (--profile is the "
+                          "old spelling of --size)")
+    return size or old or "quick"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -493,7 +514,8 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
     resolve_device(args.device)  # DeviceError (exit 2) before minutes of work
-    plan = ReportPlan.quick() if args.profile == "quick" else ReportPlan.full()
+    size = _size(args)
+    plan = ReportPlan.quick() if size == "quick" else ReportPlan.full()
     plan = plan.with_options(args.seed, args.device, args.jobs)
     rep = build_report(plan, out)
     print(f"ntp-mechanics report: wrote {out / 'report.md'} and {out / 'report.json'} "

@@ -24,7 +24,7 @@ Beyond the paper, a trial may draw orthonormal or equicorrelated embeddings
 (:func:`draw_embeddings`), the ``"any"`` kind (the paper's draw, redrawn only when
 ``W_svm = 0``), a random ``W(0)`` and plain GD: ``ntp-mechanics sweep`` runs these
 trials over any grid (:mod:`ntp_mechanics.app.sweep`); the paper's grid is one of its
-SPECs (:attr:`PaperPlan.spec`) and runs on its engine's local process pool.
+grids (:attr:`PaperPlan.grid`) and runs on its engine's local process pool.
 
 A draw whose predictions cannot be certified (``InconclusiveError``) is redrawn too;
 redraws are counted and reported.  Per trial and recorded step ``tau`` (every
@@ -54,6 +54,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ntp_mechanics.app.experiment.engine import run_tasks
+from ntp_mechanics.app.experiment.grid import Grid
+from ntp_mechanics.app.experiment.protocol import (
+    DRAWS,
+    EMBEDDINGS,
+    EQUICORRELATION,
+    INITS,
+    KINDS,
+)
 from ntp_mechanics.generators.seeded import paper_dataset, unit_embeddings
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.solvers.training import PAPER_PROTOCOL
@@ -81,18 +90,6 @@ __all__ = [
     "summarise_paper",
 ]
 
-KINDS = ("cyclic", "acyclic")
-DRAWS = (*KINDS, "any")
-"""Dataset kinds a trial can draw: the paper's two and ``"any"`` (the paper's draw,
-redrawn only when no edge is acyclic, so that ``W_svm != 0``)."""
-EMBEDDINGS = ("unit-norm", "orthonormal", "equicorrelated")
-"""Embedding draws: Gaussian rows normalised (the paper's); orthonormal rows (``d >= K``);
-unit rows with every pairwise inner product ``EQUICORRELATION`` (``d >= K``)."""
-EQUICORRELATION = 0.5
-INITS = ("zero", "default", "scale")
-"""``W(0)``: zero (the paper's); ``"default"``: Gaussian entries with the standard deviation
-``1/sqrt(3d)`` of PyTorch's default ``nn.Linear`` init (the authors' code); ``"scale"``:
-Gaussian entries of standard deviation ``init_scale``."""
 MAX_REDRAWS = 200
 CORR_REACHED = 0.99
 """A mean final correlation at least this counts as having reached the paper's "-> 1"."""
@@ -183,23 +180,20 @@ class PaperPlan:
                    ladder=(1.0, 2.0, 4.0, 8.0), workers=1)
 
     @property
-    def spec(self) -> str:
-        """The grid as a SPEC of ``ntp-mechanics sweep`` (:mod:`ntp_mechanics.app.sweep_grid`)."""
-        def values(xs: Iterable[Any]) -> str:
-            return ",".join(str(x) for x in xs)
-
-        return (f"kind={values(self.kinds)} K={values(self.Ks)} d={self.d} "
-                f"n={values(self.ns)} T={values(self.Ts)} embeddings=unit-norm init=zero "
-                f"optimizer=ngd lr={self.lr}")
+    def grid(self) -> Grid:
+        """The plan's configurations as a grid of ``ntp-mechanics sweep``
+        (:class:`~ntp_mechanics.app.experiment.grid.Grid`): the paper's draw, unit-norm
+        embeddings, zero init, normalised GD at ``lr``."""
+        return Grid({"kind": self.kinds, "K": self.Ks, "d": (self.d,), "n": self.ns,
+                     "T": self.Ts, "embeddings": ("unit-norm",), "init": ("zero",),
+                     "optimizer": ("ngd",), "lr": (self.lr,)})
 
     def trials(self) -> list[Trial]:
-        """Every trial of :attr:`spec`, configuration by configuration (kind, K, n, T),
+        """Every trial of :attr:`grid`, configuration by configuration (kind, K, n, T),
         then by index; seeds ``(seed, kind, K, n, T, index)`` (the report's since its
         first version, so its numbers do not move)."""
-        from ntp_mechanics.app.sweep_grid import parse_grid
-
         top = (max(self.Ks), max(self.ns), max(self.Ts))
-        points = sorted(parse_grid(self.spec).points(),
+        points = sorted(self.grid.points(),
                         key=lambda p: (KINDS.index(p["kind"]), p["K"], p["n"], p["T"]))
         out = []
         for kind, K, n, T in ((p["kind"], p["K"], p["n"], p["T"]) for p in points):
@@ -460,8 +454,6 @@ def run_paper(plan: PaperPlan, progress: bool | None = None,
     """Run every trial of ``plan`` on the sweep engine's local processes
     (``plan.workers`` spawned processes when > 1), with a tqdm bar (``progress=None``:
     shown when stderr is a terminal)."""
-    from ntp_mechanics.app.sweep_engine import run_tasks
-
     trials = plan.trials()
     results: list[TrialResult] = []
 
