@@ -24,7 +24,7 @@ Evidence comes from three places, none of which needs a conftest change:
   appends one JSON line per verdict to ``$NTP_VERDICT_LOG`` (format and reader in
   :mod:`ntp_mechanics.kernel.verdict_log`); claim ids such as ``"B-control"``
   mark negative controls;
-* the conjecture plugin's ``conjectures.json`` (:mod:`ntp_mechanics.kernel.conjectures`).
+* the conjecture plugin's ``conjectures.json`` (:mod:`ntp_mechanics.app.conjecture_plugin`).
 
 ``python -m ntp_mechanics.app.gate OUTCOMES.json [PYTEST ARGS...]`` runs ``pytest.main``
 with these plugins and writes ``{"exit_code", "outcomes"}`` to ``OUTCOMES.json``; it
