@@ -3,7 +3,7 @@
 Runs :func:`ntp_mechanics.solvers.training.train` (Li et al., AISTATS 2024: gradient descent on the
 log-loss of one attention layer; normalised GD with lr 0.01 for 4000 steps from zero
 is the paper's protocol and the default) and writes the weights JSON of
-:mod:`ntp_mechanics.app.weights`.  Convention: position t scores ``e_{x_t}^T W e_query``.
+:mod:`ntp_mechanics.app.weight_files`.  Convention: position t scores ``e_{x_t}^T W e_query``.
 
 Example
 -------
@@ -83,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ntp_mechanics.app.weights import save_weights
+    from ntp_mechanics.app.weight_files import save_weights
     from ntp_mechanics.model.dataset import load_dataset
     from ntp_mechanics.solvers.training import TrainConfig, train
 
