@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ntp_mechanics.app.experiment.paper import PaperPlan, chunks, run_trial, run_trials
+from ntp_mechanics.app.experiment.paper import PaperPlan, chunks
+from ntp_mechanics.app.experiment.trial import run_trial, run_trials
 
 CURVES = ("norms", "corr_svm", "fin_err", "on_scc", "loss_gap", "corr_path")
 

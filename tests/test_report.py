@@ -17,13 +17,8 @@ import numpy as np
 import pytest
 
 from ntp_mechanics.app.cli import main
-from ntp_mechanics.app.experiment.paper import (
-    CORR_REACHED,
-    FIN_REACHED,
-    PaperPlan,
-    conclusions,
-    draw_dataset,
-)
+from ntp_mechanics.app.experiment.paper import CORR_REACHED, FIN_REACHED, PaperPlan, conclusions
+from ntp_mechanics.app.experiment.trial import draw_dataset
 from ntp_mechanics.app.report import ClaimsRun, ReportPlan, build_report, claim_rows
 from ntp_mechanics.kernel.claims import CLAIMS
 

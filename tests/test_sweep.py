@@ -23,9 +23,10 @@ import pytest
 from ntp_mechanics.app.cli import main
 from ntp_mechanics.app.experiment.engine import Cluster
 from ntp_mechanics.app.experiment.grid import SweepError, parse_grid, point_of_row, task_seed
-from ntp_mechanics.app.experiment.paper import EQUICORRELATION, draw_embeddings
+from ntp_mechanics.app.experiment.protocol import EQUICORRELATION
 from ntp_mechanics.app.experiment.store import Store
-from ntp_mechanics.app.experiment.trial import run_chunk
+from ntp_mechanics.app.experiment.tasks import run_chunk
+from ntp_mechanics.app.experiment.trial import draw_embeddings
 from ntp_mechanics.app.sweep import run_sweep
 
 TINY = "K=3 d=3 n=3 T=3 kind=cyclic,any"

@@ -23,7 +23,8 @@ numbers their notebook reports, and puts those numbers beside ours.
 
 Example
 -------
->>> from ntp_mechanics.app.experiment.paper import PaperPlan, draw_dataset
+>>> from ntp_mechanics.app.experiment.paper import PaperPlan
+>>> from ntp_mechanics.app.experiment.trial import draw_dataset
 >>> trial = PaperPlan.tiny().trials()[0]
 >>> ds, pred, _ = draw_dataset(trial)
 >>> row = authors_trial(ds, pred, seed=1, steps=200)
@@ -45,7 +46,8 @@ from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.solvers.training import PAPER_PROTOCOL
 
 if TYPE_CHECKING:
-    from ntp_mechanics.app.experiment.paper import PaperPlan, Trial
+    from ntp_mechanics.app.experiment.paper import PaperPlan
+    from ntp_mechanics.app.experiment.trial import Trial
     from ntp_mechanics.solvers.predictions import Predictions
 
 __all__ = ["PUBLISHED", "Published", "authors_dataset", "authors_markdown", "authors_trial",
@@ -176,7 +178,7 @@ def ours_trial(ds: Dataset, pred: Predictions, steps: int = STEPS, lr: float = L
 
 # -- the two runs ---------------------------------------------------------------------------
 def _side_by_side_one(trial: Trial) -> dict[str, Any]:
-    from ntp_mechanics.app.experiment.paper import draw_dataset
+    from ntp_mechanics.app.experiment.trial import draw_dataset
 
     ds, pred, _ = draw_dataset(trial)
     seed = int(np.random.SeedSequence(list(trial.seed)).generate_state(1)[0])

@@ -56,7 +56,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ntp_mechanics.app.experiment.paper import PaperPlan, Trial, TrialResult
+from ntp_mechanics.app.experiment.paper import PaperPlan
+from ntp_mechanics.app.experiment.trial import Trial, TrialResult
 from ntp_mechanics.kernel.claims import Claim, claim_modules
 from ntp_mechanics.kernel.ledger import claim_status, group_by_claim, is_control
 
@@ -325,12 +326,8 @@ def _tpg_trial(results: Sequence[TrialResult]) -> Trial:
 def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> Report:
     """Run the claims and the paper experiment, draw the figures, write the files."""
     from ntp_mechanics.app.experiment import figures as fig
-    from ntp_mechanics.app.experiment.paper import (
-        conclusions,
-        draw_dataset,
-        run_paper,
-        summarise_paper,
-    )
+    from ntp_mechanics.app.experiment.paper import conclusions, run_paper, summarise_paper
+    from ntp_mechanics.app.experiment.trial import draw_dataset
 
     t0 = time.perf_counter()
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")

@@ -3,7 +3,7 @@
 The paper (Li, Huang, Ildiz, Rawat, Oymak, AISTATS 2024) checked its theory with
 normalised GD at ``K in {6, 8}``, ``d = 8``, ``n <= 10``, ``T <= 6``, 10 trials
 (THEORY.md sections 7-8).  A sweep runs the same per-trial measurement
-(:mod:`ntp_mechanics.app.experiment.trial`) over the grid of a SPEC
+(:mod:`ntp_mechanics.app.experiment.tasks`) over the grid of a SPEC
 (:mod:`ntp_mechanics.app.experiment.grid`), on local processes or an existing Dask cluster
 (:mod:`ntp_mechanics.app.experiment.engine`), writes one Parquet row per trial as it
 finishes (:mod:`ntp_mechanics.app.experiment.store`) and draws the figures
@@ -102,7 +102,7 @@ def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = PAPER_PROT
     """
     from ntp_mechanics.app.experiment.engine import connect, run_tasks
     from ntp_mechanics.app.experiment.store import Store
-    from ntp_mechanics.app.experiment.trial import run_chunk
+    from ntp_mechanics.app.experiment.tasks import run_chunk
 
     _check_options(out, trials, steps, record_every, chunk, workers, retries)
     grid = parse_grid(spec)
@@ -149,7 +149,7 @@ def _check_options(out: Path, *counts: int) -> None:
 
 def _figures(store: Any, swept: list[str], ids: list[str], out: Path) -> list[Path]:
     from ntp_mechanics.app.experiment.grid_figures import curve_figure, final_figures
-    from ntp_mechanics.app.experiment.trial import METRICS
+    from ntp_mechanics.app.experiment.tasks import METRICS
 
     rows = store.rows(ids)
     if not rows:
@@ -163,7 +163,7 @@ def _figures(store: Any, swept: list[str], ids: list[str], out: Path) -> list[Pa
 def _summary(rows: list[dict[str, Any]], swept: list[str], path: Path) -> Path:
     """Mean +- std (finite values, their count) of each final metric per swept value."""
     from ntp_mechanics.app.experiment.grid_figures import summary_table
-    from ntp_mechanics.app.experiment.trial import METRICS
+    from ntp_mechanics.app.experiment.tasks import METRICS
 
     lines = []
     for param in swept or ["K"]:

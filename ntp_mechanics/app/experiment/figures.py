@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ntp_mechanics.app.experiment.paper import TrialResult
+    from ntp_mechanics.app.experiment.trial import TrialResult
     from ntp_mechanics.solvers.predictions import Predictions
 
 __all__ = [
