@@ -23,8 +23,9 @@ Datasets (one per trial, seeded by ``SeedSequence([seed, kind, K, n, T, trial])`
 Beyond the paper, a trial may draw orthonormal or equicorrelated embeddings
 (:func:`~ntp_mechanics.app.experiment.trial.draw_embeddings`), the ``"any"`` kind
 (the paper's draw, redrawn only when ``W_svm = 0``), a random ``W(0)`` and plain GD:
-``ntp-mechanics sweep`` runs these trials over any grid (:mod:`ntp_mechanics.app.sweep`); the paper's grid is one of its
-grids (:attr:`PaperPlan.grid`) and runs on its engine's local process pool.
+``ntp-mechanics sweep`` runs these trials over any grid (:mod:`ntp_mechanics.app.sweep`);
+the paper's grid is one of its grids (:attr:`PaperPlan.grid`) and runs on its engine's
+local process pool.
 
 One trial - its draw, its training and its measurements - is
 :mod:`ntp_mechanics.app.experiment.trial`.  A draw whose predictions cannot be
