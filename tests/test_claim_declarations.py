@@ -21,7 +21,8 @@ import pytest
 
 from ntp_mechanics.app.cli import main
 from ntp_mechanics.app.gate import summarise
-from ntp_mechanics.app.report import ReportPlan, claim_rows, pytest_command, run_claims
+from ntp_mechanics.app.report import ReportPlan, claim_rows
+from ntp_mechanics.app.suite_run import pytest_command, run_claims
 from ntp_mechanics.kernel import claims
 from ntp_mechanics.kernel.claims import DeclarationError, claims_in, declaration_of
 

@@ -19,7 +19,8 @@ import pytest
 from ntp_mechanics.app.cli import main
 from ntp_mechanics.app.experiment.paper import CORR_REACHED, FIN_REACHED, PaperPlan, conclusions
 from ntp_mechanics.app.experiment.trial import draw_dataset
-from ntp_mechanics.app.report import ClaimsRun, ReportPlan, build_report, claim_rows
+from ntp_mechanics.app.report import ReportPlan, build_report, claim_rows
+from ntp_mechanics.app.suite_run import ClaimsRun
 from ntp_mechanics.kernel.claims import CLAIMS
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ntp_mechanics.app.gate import require_paths
+from ntp_mechanics.app.suite_run import require_paths
 from ntp_mechanics.kernel.claims import registry
 
 HELP = ("list the claims the suite checks (ids A-E, F1-F8, C1-C6, any other "

@@ -1,7 +1,7 @@
 """``ntp-mechanics report --out DIR``: every claim, the paper's experiment, figures.
 
 Runs the claim modules of ``theorems/`` (THEORY.md: theorems A-E, facts F1-F8,
-conjectures C1-C6) under pytest in a subprocess (:mod:`ntp_mechanics.app.gate`), then the
+conjectures C1-C6) under pytest in a subprocess (:mod:`ntp_mechanics.app.suite_run`), then the
 paper's experiment (:mod:`ntp_mechanics.app.experiment.paper`), and writes
 
 * ``DIR/report.md`` and ``DIR/report.json`` - one row per claim: id, statement, kind,
@@ -45,10 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -58,7 +55,8 @@ from typing import Any
 
 from ntp_mechanics.app.experiment.paper import PaperPlan
 from ntp_mechanics.app.experiment.trial import Trial, TrialResult
-from ntp_mechanics.kernel.claims import Claim, claim_modules
+from ntp_mechanics.app.suite_run import ClaimsRun, run_claims
+from ntp_mechanics.kernel.claims import Claim
 from ntp_mechanics.kernel.ledger import claim_status, group_by_claim, is_control
 
 HELP = "run every claim and the paper's experiment; write DIR/report.md, report.json, figures"
@@ -97,88 +95,6 @@ class ReportPlan:
     def with_options(self, seed: int, device: str, jobs: int) -> ReportPlan:
         paper = replace(self.paper, seed=seed, device=device, workers=jobs)
         return replace(self, paper=paper, jobs=jobs)
-
-
-# -- running the claim modules -------------------------------------------------------------
-@dataclass(frozen=True)
-class ClaimsRun:
-    """Raw evidence of one pytest run over the claim modules."""
-
-    outcomes: dict[str, dict[str, Any]]
-    verdicts: list[dict[str, Any]]
-    conjectures: list[dict[str, Any]]
-    exit_code: int
-    seconds: float
-    command: list[str]
-
-
-def _has_xdist() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("xdist") is not None
-
-
-def pytest_command(plan: ReportPlan, outcomes: Path, conj_dir: Path) -> list[str]:
-    """``python -m ntp_mechanics.app.gate OUTCOMES pytest-args...`` for the selected claims
-    (:func:`~ntp_mechanics.kernel.claims.claim_modules`, as the gate selects them)."""
-    from ntp_mechanics.app.gate import session_args
-
-    modules = claim_modules(plan.claim_ids, plan.claim_paths)
-    cmd = [sys.executable, "-m", "ntp_mechanics.app.gate", str(outcomes), "-q",
-           *session_args(modules, plan.hypothesis_profile, plan.include_slow),
-           "--conjecture-dir", str(conj_dir)]
-    if plan.jobs > 1 and _has_xdist() and len(modules) > 1:
-        cmd += ["-n", str(plan.jobs)]
-    return cmd + [str(m) for m in modules]
-
-
-def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> ClaimsRun:
-    """Run the claim modules in a subprocess, with a progress bar over tests; pytest's
-    output goes to ``out/pytest.log``, conjecture records to ``out/conjectures/``."""
-    from tqdm import tqdm
-
-    from ntp_mechanics.app.gate import PROGRESS_PREFIX
-    from ntp_mechanics.kernel.environment import GATE_ENV, PROFILE_ENV, VERDICT_LOG_ENV
-    from ntp_mechanics.kernel.verdict_log import read_conjecture_records, read_verdicts
-
-    # absolute: pytest runs with cwd=out, where a relative --out would name out/out/...
-    conj_dir = out.resolve() / "conjectures"
-    (conj_dir / "conjectures.json").unlink(missing_ok=True)  # never merge stale records
-    with tempfile.TemporaryDirectory(prefix="ntp-report-") as tmp:
-        outcomes_path, log = Path(tmp) / "outcomes.json", Path(tmp) / "verdicts.jsonl"
-        cmd = pytest_command(plan, outcomes_path, conj_dir)
-        # the Hypothesis profile travels as --hypothesis-profile (session_args) only
-        env = dict(os.environ, **{VERDICT_LOG_ENV: str(log)})
-        env.pop(PROFILE_ENV, None)
-        env.pop(GATE_ENV, None)  # the report records conjectures, never gates
-        # tiny tensors: with one xdist worker per core, torch's intra-op threads only
-        # oversubscribe the cores (the 100x slowdown once seen here was subnormal
-        # arithmetic, fixed in ntp_mechanics.solvers.training)
-        env.setdefault("OMP_NUM_THREADS", "1")
-        t0 = time.perf_counter()
-        with open(out / "pytest.log", "w", encoding="utf-8") as sink, \
-                tqdm(desc="claims (pytest)", unit="test", disable=_disable(progress)) as bar:
-            proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=sink,
-                                    stderr=subprocess.PIPE, text=True)
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                if line.startswith(PROGRESS_PREFIX):
-                    done, total = (int(x) for x in line.split()[1:3])
-                    bar.total = max(total, done)
-                    bar.update(done - bar.n)
-                else:
-                    sink.write(line)
-            rc = proc.wait()
-        seconds = time.perf_counter() - t0
-        raw = json.loads(outcomes_path.read_text()) if outcomes_path.exists() else {}
-        verdicts = read_verdicts(log)
-    conj = read_conjecture_records(conj_dir)
-    return ClaimsRun(raw.get("outcomes", {}), verdicts, conj, rc, seconds, cmd)
-
-
-def _disable(progress: bool | None) -> bool | None:
-    """tqdm's ``disable``: None (the default) hides the bar when stderr is not a terminal."""
-    return None if progress is None else not progress
 
 
 # -- one row per claim ---------------------------------------------------------------------

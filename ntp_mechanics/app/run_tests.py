@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 
-from ntp_mechanics.app.gate import require_paths, session_args, suite_paths
+from ntp_mechanics.app.suite_run import require_paths, session_args, suite_paths
 
 HELP = "run the paper's claims (and your own PATHS) under pytest, from any folder"
 
