@@ -112,9 +112,12 @@ def test_claims_lists_a_new_module_from_its_declaration(
 def test_a_bad_declaration_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                         source: str, message: str) -> None:
     (tmp_path / "claim_G_bad.py").write_text(source)
-    assert main(["claims", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1
+    for command in (["claims", str(tmp_path)], ["gate", str(tmp_path), "--summary",
+                                                 str(tmp_path / "s.json")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "s.json").exists()  # refused before any test ran
     with pytest.raises(DeclarationError):
         claims_in(tmp_path)
 

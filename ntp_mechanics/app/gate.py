@@ -44,6 +44,7 @@ from ntp_mechanics.app.suite_run import (
     session_args,
     suite_paths,
 )
+from ntp_mechanics.kernel.claims import all_claims
 from ntp_mechanics.kernel.environment import GATE_ENV, VERDICT_LOG_ENV
 from ntp_mechanics.kernel.ledger import claim_status, group_by_claim
 from ntp_mechanics.kernel.verdict_log import read_conjecture_records, read_verdicts
@@ -131,6 +132,7 @@ def run(args: Any) -> int:
     import pytest
 
     require_paths(args.paths)
+    all_claims(args.paths)  # a bad CLAIM declaration: exit 2 now, not after the run
     args.junitxml.parent.mkdir(parents=True, exist_ok=True)
     args.summary.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="ntp-verdicts-", suffix=".jsonl")
