@@ -456,7 +456,7 @@ MUTANTS = [
         tests=["tests/test_evidence_rules.py"],
     ),
     dict(
-        id="ledger-controls-as-verdicts", area="kernel", file="ntp_mechanics/kernel/claims.py",
+        id="ledger-controls-as-verdicts", area="kernel", file="ntp_mechanics/kernel/ledger.py",
         original="(claims[base].controls if control else claims[base].verdicts)",
         replacement="(claims[base].verdicts if control else claims[base].controls)",
         description="the ledger counts negative-control lines as the claim's verdicts",

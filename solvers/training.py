@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # torch is imported lazily: importing this module must stay c
     import torch
 
 __all__ = [
+    "PAPER_PROTOCOL",
     "ConfigError",
     "DeviceError",
     "TrainConfig",
@@ -157,6 +158,11 @@ class TrainConfig:
     def record_steps(self) -> frozenset[int]:
         every = range(0, self.steps + 1, self.record_every) if self.record_every else ()
         return frozenset({0, self.steps, *every, *self.record_at})
+
+
+PAPER_PROTOCOL = TrainConfig(optimizer="ngd", lr=NGD_LR, init="zero")
+"""The paper's protocol, in one place: normalised GD, lr 0.01, from W = 0, for
+TrainConfig's default number of steps (4000)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,6 +13,8 @@ of the package's own modules, wherever it appears (module top, a function body, 
 * ``theorems`` import the kernel and below (and the public API);
 * ``app`` (CLI commands, report, gate, plugin) may import everything; only it and the
   ``python -m ntp_mechanics`` entry point import it.
+
+Inside a layer, the imports form no cycle (:func:`test_no_import_cycle`).
 """
 
 from __future__ import annotations
@@ -149,3 +151,76 @@ def test_every_package_folder_is_installed() -> None:
             sub = init.parent.relative_to(ROOT / top).parts
             found.add(".".join([dotted, *sub]))
     assert found == set(tool["packages"])
+
+
+# -- no import cycle inside a layer ------------------------------------------------------------
+def module_name(path: Path, package: str) -> str:
+    """The dotted name of a package module (a package's ``__init__`` is the package)."""
+    return package if path.name == "__init__.py" else f"{package}.{path.stem}"
+
+
+def import_graph(sources: dict[str, tuple[str, str]]) -> dict[str, set[str]]:
+    """Module -> the package modules it imports anywhere (function bodies included),
+    from ``{name: (source, package)}``; names that are not modules (``from a import
+    Name``) and self-imports are left out."""
+    return {name: {m for m in imported_modules(src, pkg) if m in sources and m != name}
+            for name, (src, pkg) in sources.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles: strongly connected sets of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            scc = []
+            while True:
+                w = stack.pop()
+                scc.append(w)
+                if w == v:
+                    break
+            if len(scc) > 1:
+                out.append(sorted(scc))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def package_sources() -> dict[str, tuple[str, str]]:
+    return {module_name(p, pkg): (p.read_text(encoding="utf-8"), pkg)
+            for p, _, pkg in package_files()}
+
+
+def test_no_import_cycle() -> None:
+    """No module imports itself through others, not even from inside a function (a
+    function-level import hides a cycle from Python, not from a reader)."""
+    graph = import_graph(package_sources())
+    assert sum(len(t) for t in graph.values()) > 100  # premise: the graph was read
+    assert cycles(graph) == []
+
+
+def test_checker_finds_a_hidden_cycle() -> None:
+    """Control: a cycle closed by a function-level import, as paper <-> grid once was."""
+    sources = {
+        "ntp_mechanics.app.plan": ("def trials():\n    from ntp_mechanics.app.grid import G\n",
+                                   "ntp_mechanics.app"),
+        "ntp_mechanics.app.grid": ("from ntp_mechanics.app.plan import DRAWS\n",
+                                   "ntp_mechanics.app"),
+        "ntp_mechanics.app.sweep": ("from . import grid\n", "ntp_mechanics.app"),
+    }
+    assert cycles(import_graph(sources)) == [["ntp_mechanics.app.grid", "ntp_mechanics.app.plan"]]
+    del sources["ntp_mechanics.app.grid"]
+    assert cycles(import_graph(sources)) == []

@@ -1,6 +1,6 @@
 """The paper experiment trains the trials of a chunk as one batch
-(:func:`ntp_mechanics.app.paper.run_trials`): the curves must be those of one trial at
-a time (:func:`~ntp_mechanics.app.paper.run_trial`) to fp64 round-off, whatever the mix
+(:func:`ntp_mechanics.app.experiment.paper.run_trials`): the curves must be those of one trial at
+a time (:func:`~ntp_mechanics.app.experiment.paper.run_trial`) to fp64 round-off, whatever the mix
 of shapes, and a trial with its own configuration (a random start) still trains alone.
 """
 
@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ntp_mechanics.app.paper import PaperPlan, chunks, run_trial, run_trials
+from ntp_mechanics.app.experiment.paper import PaperPlan, chunks
+from ntp_mechanics.app.experiment.trial import run_trial, run_trials
 
 CURVES = ("norms", "corr_svm", "fin_err", "on_scc", "loss_gap", "corr_path")
 

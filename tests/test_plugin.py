@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ntp_mechanics.app.plugin import example_database
-from ntp_mechanics.kernel.claims import DATABASE_ENV, PROFILE_ENV
+from ntp_mechanics.kernel.environment import DATABASE_ENV, PROFILE_ENV
 
 OURS = "ntp_mechanics.theorems.fact_F2_zero_iff_no_acyclic"
 

@@ -17,14 +17,10 @@ import numpy as np
 import pytest
 
 from ntp_mechanics.app.cli import main
-from ntp_mechanics.app.paper import (
-    CORR_REACHED,
-    FIN_REACHED,
-    PaperPlan,
-    conclusions,
-    draw_dataset,
-)
-from ntp_mechanics.app.report import ClaimsRun, ReportPlan, build_report, claim_rows
+from ntp_mechanics.app.experiment.paper import CORR_REACHED, FIN_REACHED, PaperPlan, conclusions
+from ntp_mechanics.app.experiment.trial import draw_dataset
+from ntp_mechanics.app.report import ReportPlan, build_report, claim_rows
+from ntp_mechanics.app.suite_run import ClaimsRun
 from ntp_mechanics.kernel.claims import CLAIMS
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -246,3 +242,18 @@ def test_out_that_is_a_file_is_bad_input(tmp_path: Path) -> None:
     f = tmp_path / "file"
     f.write_text("x")
     assert main(["report", "--out", str(f)]) == 2
+
+
+def test_size_and_its_old_spelling_profile(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    from ntp_mechanics.app.cli import build_parser
+    from ntp_mechanics.app.report import _size
+
+    for argv, size in ((["--size", "full"], "full"), (["--profile", "full"], "full"),
+                       ([], "quick"), (["--size", "quick", "--profile", "quick"], "quick")):
+        args = build_parser().parse_args(["report", "--out", "r", *argv])
+        assert _size(args) == size
+    assert main(["report", "--out", str(tmp_path / "r"), "--size", "quick",
+                 "--profile", "full"]) == 2
+    assert "disagree" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -21,12 +21,13 @@ import numpy as np
 import pytest
 
 from ntp_mechanics.app.cli import main
-from ntp_mechanics.app.paper import EQUICORRELATION, draw_embeddings
+from ntp_mechanics.app.experiment.engine import Cluster
+from ntp_mechanics.app.experiment.grid import SweepError, parse_grid, point_of_row, task_seed
+from ntp_mechanics.app.experiment.protocol import EQUICORRELATION
+from ntp_mechanics.app.experiment.store import Store
+from ntp_mechanics.app.experiment.tasks import run_chunk
+from ntp_mechanics.app.experiment.trial import draw_embeddings
 from ntp_mechanics.app.sweep import run_sweep
-from ntp_mechanics.app.sweep_engine import Cluster
-from ntp_mechanics.app.sweep_grid import SweepError, parse_grid, point_of_row, task_seed
-from ntp_mechanics.app.sweep_store import Store
-from ntp_mechanics.app.sweep_trial import run_chunk
 
 TINY = "K=3 d=3 n=3 T=3 kind=cyclic,any"
 PROTOCOL = {"trials": 3, "steps": 60, "record_every": 20}
@@ -219,7 +220,7 @@ def _exit_once(marker: str) -> int:
 
 
 def test_local_pool_reruns_what_a_dead_worker_took_down(tmp_path: Path) -> None:
-    from ntp_mechanics.app.sweep_engine import run_tasks
+    from ntp_mechanics.app.experiment.engine import run_tasks
 
     got: list[int] = []
     failures = run_tasks(_exit_once, [str(tmp_path / "m")] * 3, workers=2,

@@ -1,4 +1,4 @@
-"""Tests of :mod:`ntp_mechanics.solvers.training`, :mod:`ntp_mechanics.app.weights` and
+"""Tests of :mod:`ntp_mechanics.solvers.training`, :mod:`ntp_mechanics.app.weight_files` and
 ``ntp-mechanics train``.
 
 The torch loss and gradient are checked against the exact numpy :class:`LogLoss`; the
@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ntp_mechanics.app.cli import main
-from ntp_mechanics.app.weights import CONVENTION, load_weights, save_weights
+from ntp_mechanics.app.weight_files import CONVENTION, load_weights, save_weights
 from ntp_mechanics.model.dataset import Dataset, DatasetError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.loss import LogLoss
@@ -418,7 +418,7 @@ def test_cli_train_bad_input_exits_2(tmp_path, capsys, no_cuda: None) -> None:
 def test_importing_training_modules_does_not_import_torch() -> None:
     code = (
         "import sys, ntp_mechanics.solvers.training, ntp_mechanics.app.train, "
-        "ntp_mechanics.app.weights; "
+        "ntp_mechanics.app.weight_files; "
         "sys.exit('torch' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from ntp_mechanics.app.cli import main
-from ntp_mechanics.app.weights import load_weights
+from ntp_mechanics.app.weight_files import load_weights
 from ntp_mechanics.generators import seeded
 from ntp_mechanics.model.dataset import Dataset, DatasetError
 from ntp_mechanics.solvers.predictions import predict
@@ -112,7 +112,7 @@ def test_multihead_attention_convention_matches_torch() -> None:
     """torch's attention weights equal softmax_t(x_t^T W z) with W = W_k^T W_q / sqrt(d)."""
     from torch import nn
 
-    from ntp_mechanics.app.weights import select_matrix
+    from ntp_mechanics.app.weight_files import select_matrix
 
     d, T = 5, 7
     torch.manual_seed(0)

@@ -73,6 +73,17 @@ from ntp_mechanics.kernel.fact_support import vocab_sizes
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset
 
+CLAIM = dict(
+    id="A",
+    kind="theorem",
+    section="5",
+    statement=('regularization path: if W_svm != 0, W_R/R -> W_svm/||W_svm|| and '
+               'P_fin W_R -> W_fin as R -> inf'),
+    report_metric="direction_errs",
+    limit_metric="direction_limit",
+    metric_doc="||W_R/R - W_svm/||W_svm|| || at the largest certified R",
+)
+
 pytestmark = pytest.mark.theorem
 
 PAPER_CASES = [CHAIN, TWO_CYCLE, DOC_CYCLE, MIXED_TWO_QUERIES, PAPER_RANDOM, PAPER_RANDOM_ACYCLIC]

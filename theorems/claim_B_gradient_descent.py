@@ -86,6 +86,21 @@ from ntp_mechanics.kernel.evidence.common import FIN_LARGE
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset
 
+CLAIM = dict(
+    id="B",
+    kind="theorem",
+    section="5",
+    statement=('gradient descent from any W(0): L(W(tau)) -> L*; if W_svm != 0, '
+               '||W(tau)|| -> inf, W(tau)/||W(tau)|| -> W_svm/||W_svm||, P_fin '
+               'W(tau) -> W_fin; if W_svm = 0, P_{S_all} W(tau) -> W_fin (judged '
+               'on P_{S_all} W: fact F6)'),
+    report_metric="direction_errs",
+    limit_metric="direction_limit",
+    metric_doc="||W/||W|| - W_svm/||W_svm|| || at the last step",
+    check=True,
+    trainer=True,
+)
+
 pytestmark = pytest.mark.theorem
 
 PAPER_CASES = [CHAIN, TWO_CYCLE, DOC_CYCLE, STRONGLY_CONNECTED, MIXED_TWO_QUERIES,

@@ -79,6 +79,20 @@ from ntp_mechanics.kernel.evidence import (
 from ntp_mechanics.kernel.verdict import ClaimResult
 from ntp_mechanics.model.dataset import Dataset
 
+CLAIM = dict(
+    id="C",
+    kind="theorem",
+    section="5",
+    statement=("automaton: attention concentrates on the label's SCC (or a fresh "
+               "input's dominating SCC), distributed as softmax_t(e_{x_t}^T "
+               'W_fin e_k)'),
+    report_metric="off_scc_errs",
+    limit_metric="off_scc_limit",
+    metric_doc="attention off the target SCC at the largest scale",
+    check=True,
+    trainer=True,
+)
+
 pytestmark = pytest.mark.theorem
 
 PAPER_CASES = [CHAIN, TWO_CYCLE, DOC_CYCLE, MIXED_TWO_QUERIES, PAPER_RANDOM, PAPER_RANDOM_ACYCLIC]

@@ -68,6 +68,18 @@ from ntp_mechanics.kernel.evidence import check_weights, judge_iterates, unreduc
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset
 
+CLAIM = dict(
+    id="D",
+    kind="theorem",
+    section="5",
+    statement='implicit bias: W(tau) ~ W_fin + ||W(tau)|| W_svm/||W_svm||',
+    report_metric="perp_errs",
+    limit_metric="perp_limit",
+    metric_doc="direction error of W - P_fin W at the last step",
+    check=True,
+    trainer=True,
+)
+
 pytestmark = pytest.mark.theorem
 
 PAPER_CASES = [CHAIN, TWO_CYCLE, DOC_CYCLE, MIXED_TWO_QUERIES, PAPER_RANDOM, PAPER_RANDOM_ACYCLIC]

@@ -66,6 +66,20 @@ from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.solvers.finite import finite_component
 
+CLAIM = dict(
+    id="E",
+    kind="theorem",
+    section="5",
+    statement=('special cases: acyclic graphs give W_fin = 0 and the attention '
+               'SVM; strongly connected graphs give W_svm = 0 and a finite '
+               'minimiser'),
+    report_metric="relative_gap_to_attention_svm",
+    limit_metric=None,
+    metric_doc="relative gap W_svm vs attention SVM",
+    check=True,
+    trainer=True,
+)
+
 pytestmark = pytest.mark.theorem
 
 SC_WEIGHTED = Dataset.from_arrays(

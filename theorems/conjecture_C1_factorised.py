@@ -74,6 +74,17 @@ from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.nuclear_kkt import nuclear_kkt
 
+CLAIM = dict(
+    id="C1",
+    kind="conjecture",
+    section="6",
+    statement=('W = K Q^T by GD from small init: the direction tends to a KKT '
+               'point of the nuclear-norm Graph-SVM (certificate: a multiplier '
+               'in the cone of the active acyclic constraints plus the span of '
+               'the cyclic ones; whether it is the global W_svm_* is reported '
+               'separately)'),
+)
+
 STEPS = 4000
 LR = 0.003
 INIT_SCALE = 1e-3

@@ -48,6 +48,14 @@ from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InfeasibleError
 from ntp_mechanics.solvers.predictions import Predictions, predict
 
+CLAIM = dict(
+    id="C2",
+    kind="conjecture",
+    section="6",
+    statement=('overcomplete E (K > d) with a feasible Graph-SVM: claims A-D '
+               'still hold'),
+)
+
 STEPS = 2000
 RECORD_AT = (125, 250, 500, 1000, 1500)
 TARGET_SCALE = 20.0  # final ||W|| / ||W_svm|| of the GD run (the ladder ends at 16)

@@ -57,6 +57,14 @@ from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.subspaces import Subspace
 
+CLAIM = dict(
+    id="C3",
+    kind="conjecture",
+    section="6",
+    statement=('linear head with cross-entropy: GD tends to the Graph-SVM of the '
+               'token sets it selects'),
+)
+
 STEPS = 6000
 LR = 0.01
 RECORD_EVERY = 250

@@ -61,6 +61,15 @@ from ntp_mechanics.solvers.nuclear_path import nuclear_path_point
 from ntp_mechanics.solvers.regpath import regularization_path
 from ntp_mechanics.solvers.subspaces import Subspace
 
+CLAIM = dict(
+    id="C4",
+    kind="conjecture",
+    section="6",
+    statement=('regularization path of the factorisation: (K_R, Q_R) = argmin '
+               'L(K Q^T) s.t. ||K||_F^2 + ||Q||_F^2 <= 2R; K_R Q_R^T / R tends '
+               'in direction to the global nuclear-norm Graph-SVM W_svm_*'),
+)
+
 LADDER = (1.0, 2.0, 4.0, 8.0, 12.0)
 TOL, LARGE = 0.05, 0.15
 C1_COUNTEREXAMPLE_1 = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 2, 0), 1)])

@@ -63,6 +63,15 @@ from ntp_mechanics.kernel.verdict import ClaimResult, Verdict, judge_decay, limi
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
 
+CLAIM = dict(
+    id="C5",
+    kind="conjecture",
+    section="6",
+    statement=('GD follows the regularization path: ||W(tau)/||W(tau)|| - '
+               'W_R/R|| -> 0 with R = ||P_{S_all} W(tau)||, faster than either '
+               'tends to W_svm/||W_svm||'),
+)
+
 RATIO_MAX = 0.8  # the path gap must be at most this fraction of the limit gap
 
 

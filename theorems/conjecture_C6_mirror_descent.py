@@ -52,6 +52,15 @@ from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.lp_svm import lp_graph_svm, mirror_descent
 
+CLAIM = dict(
+    id="C6",
+    kind="conjecture",
+    section="6",
+    statement=('mirror descent with psi(W) = sum |W_ab|^p / p (p in {1.5, 3}): '
+               'the direction tends to the l_p Graph-SVM (||W||_F replaced by '
+               'the entrywise ||W||_p)'),
+)
+
 PS = (1.5, 3.0)
 STEPS = 3000
 RECORD_EVERY = 50

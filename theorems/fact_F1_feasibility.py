@@ -27,21 +27,27 @@ import pytest
 from hypothesis import event, example, given, reject
 
 from ntp_mechanics.kernel.fact_support import (
-    chain,
     decided,
     fact_datasets,
     graph_datasets,
     level_point,
     overcomplete_datasets,
-    strongly_connected,
-    two_cycle,
     vocab_sizes,
 )
+from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InfeasibleError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.reference import naive_graph_svm
+
+CLAIM = dict(
+    id="F1",
+    kind="fact",
+    section="4",
+    statement=('Graph-SVM feasible (and unique) for linearly independent E; may '
+               'be infeasible for K > d'),
+)
 
 pytestmark = pytest.mark.fact
 
@@ -68,9 +74,9 @@ def feasible(ds: Dataset, W: np.ndarray, tol: float = TOL) -> bool:
 
 
 @given(ds=fact_datasets(K=vocab_sizes()))
-@example(ds=chain())
-@example(ds=two_cycle())
-@example(ds=strongly_connected())
+@example(ds=CHAIN)
+@example(ds=TWO_CYCLE)
+@example(ds=STRONGLY_CONNECTED)
 def test_level_point_feasible_and_svm_no_larger(ds: Dataset) -> None:
     tpg = TokenPriorityGraphs.from_dataset(ds)
     event("acyclic edge" if tpg.has_acyclic_edge else "no acyclic edge")
@@ -82,8 +88,8 @@ def test_level_point_feasible_and_svm_no_larger(ds: Dataset) -> None:
 
 
 @given(ds=fact_datasets(K=vocab_sizes()))
-@example(ds=chain())
-@example(ds=two_cycle())
+@example(ds=CHAIN)
+@example(ds=TWO_CYCLE)
 def test_minimiser_unique_across_formulations(ds: Dataset) -> None:
     # Two independent formulations (score space vs naive W-space with every duplicate
     # edge) must land on the same point: the minimiser is unique.
@@ -97,8 +103,8 @@ def test_minimiser_unique_across_formulations(ds: Dataset) -> None:
 
 
 @given(ds=graph_datasets(K=vocab_sizes(), min_acyclic_edges=1))
-@example(ds=chain())
-@example(ds=two_cycle())
+@example(ds=CHAIN)
+@example(ds=TWO_CYCLE)
 def test_negative_control_reversed_or_shrunk_levels_infeasible(ds: Dataset) -> None:
     W_lvl = level_point(ds)
     assert feasible(ds, W_lvl)

@@ -22,17 +22,22 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from ntp_mechanics.kernel.fact_support import (
-    chain,
     decided,
     fact_datasets,
     graph_datasets,
-    strongly_connected,
-    two_cycle,
     vocab_sizes,
 )
+from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
+
+CLAIM = dict(
+    id="F2",
+    kind="fact",
+    section="4",
+    statement='W_svm = 0 iff no graph has an acyclic edge',
+)
 
 pytestmark = pytest.mark.fact
 
@@ -61,9 +66,9 @@ def f2_consistent(ds: Dataset, W: np.ndarray) -> bool:
         fact_datasets(K=vocab_sizes()), graph_datasets(K=vocab_sizes(), strongly_connected=True)
     )
 )
-@example(ds=chain())
-@example(ds=two_cycle())
-@example(ds=strongly_connected())
+@example(ds=CHAIN)
+@example(ds=TWO_CYCLE)
+@example(ds=STRONGLY_CONNECTED)
 def test_zero_iff_no_acyclic_edge(ds: Dataset) -> None:
     tpg = TokenPriorityGraphs.from_dataset(ds)
     event("acyclic edge" if tpg.has_acyclic_edge else "no acyclic edge")
@@ -76,7 +81,7 @@ def test_zero_iff_no_acyclic_edge(ds: Dataset) -> None:
     ds=graph_datasets(K=vocab_sizes(), strongly_connected=True),
     other=graph_datasets(K=vocab_sizes(), min_acyclic_edges=1),
 )
-@example(ds=strongly_connected(), other=chain())
+@example(ds=STRONGLY_CONNECTED, other=CHAIN)
 def test_negative_control(ds: Dataset, other: Dataset) -> None:
     # The zero matrix claimed for a graph with an acyclic edge...
     assert not f2_consistent(other, np.zeros((other.d, other.d)))

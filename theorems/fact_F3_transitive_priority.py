@@ -23,19 +23,25 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from ntp_mechanics.kernel.fact_support import (
-    chain,
     decided,
     eye_dataset,
     fact_datasets,
     graph_datasets,
-    strongly_connected,
-    two_cycle,
     vocab_sizes,
 )
+from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import PriorityGraph, TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.reference import longest_path_length
+
+CLAIM = dict(
+    id="F3",
+    kind="fact",
+    section="4",
+    statement=('i =>_k j implies (e_i - e_j)^T W_svm e_k >= 1; i ~_k j implies = '
+               '0'),
+)
 
 pytestmark = pytest.mark.fact
 
@@ -69,9 +75,9 @@ def n_strict_pairs(ds: Dataset) -> int:
 
 
 @given(ds=st.one_of(fact_datasets(K=vocab_sizes()), graph_datasets(K=vocab_sizes(), min_depth=2)))
-@example(ds=chain())
-@example(ds=two_cycle())
-@example(ds=strongly_connected())
+@example(ds=CHAIN)
+@example(ds=TWO_CYCLE)
+@example(ds=STRONGLY_CONNECTED)
 @example(ds=LONG_CHAIN)
 def test_transitive_margins(ds: Dataset) -> None:
     event(f"strict pairs: {min(n_strict_pairs(ds), 5)}{'+' if n_strict_pairs(ds) > 5 else ''}")
@@ -87,7 +93,7 @@ def test_long_chain_margins_add_up() -> None:
 
 
 @given(ds=graph_datasets(K=vocab_sizes(), min_acyclic_edges=1, min_cyclic_edges=1))
-@example(ds=two_cycle())
+@example(ds=TWO_CYCLE)
 def test_negative_control(ds: Dataset) -> None:
     W = decided(graph_svm, ds).W
     assert transitive_margins_hold(ds, W)

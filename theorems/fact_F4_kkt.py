@@ -24,18 +24,24 @@ import pytest
 from hypothesis import event, example, given
 
 from ntp_mechanics.kernel.fact_support import (
-    chain,
     decided,
     fact_datasets,
     graph_datasets,
-    strongly_connected,
-    two_cycle,
     vocab_sizes,
 )
+from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.subspaces import Subspace
+
+CLAIM = dict(
+    id="F4",
+    kind="fact",
+    section="4",
+    statement=('W_svm orthogonal to S_fin, W_svm in S_all, KKT with lambda >= 0 '
+               'on acyclic edges'),
+)
 
 pytestmark = pytest.mark.fact
 
@@ -75,9 +81,9 @@ def kkt_holds(
 
 
 @given(ds=fact_datasets(K=vocab_sizes()))
-@example(ds=chain())
-@example(ds=two_cycle())
-@example(ds=strongly_connected())
+@example(ds=CHAIN)
+@example(ds=TWO_CYCLE)
+@example(ds=STRONGLY_CONNECTED)
 def test_orthogonality_span_and_kkt(ds: Dataset) -> None:
     sol = decided(graph_svm, ds)
     event(f"{len(sol.constraints)} reduced constraints" if len(sol.constraints) < 4 else "4+")
@@ -85,7 +91,7 @@ def test_orthogonality_span_and_kkt(ds: Dataset) -> None:
 
 
 @given(ds=graph_datasets(K=vocab_sizes(), min_acyclic_edges=1, min_cyclic_edges=1))
-@example(ds=two_cycle())
+@example(ds=TWO_CYCLE)
 def test_negative_control(ds: Dataset) -> None:
     sol = decided(graph_svm, ds)
     W, edges, lam = sol.W, sol.constraints, sol.duals

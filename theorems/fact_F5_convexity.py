@@ -31,16 +31,21 @@ from scipy.special import logsumexp
 
 from ntp_mechanics.kernel.fact_support import (
     MAX_D,
-    chain,
     eye_dataset,
     fact_datasets,
     overcomplete_datasets,
     paper_style,
-    strongly_connected,
-    two_cycle,
 )
+from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.solvers.loss import LogLoss
+
+CLAIM = dict(
+    id="F5",
+    kind="fact",
+    section="4",
+    statement='-log p_i = logsumexp_t a_it - a_iy - log m_i: L convex in W',
+)
 
 pytestmark = pytest.mark.fact
 
@@ -98,7 +103,7 @@ def midpoint_convex(f: Loss, W1: np.ndarray, W2: np.ndarray, points: int = 9) ->
 
 @given(ds=ANY_EMBEDDINGS, data=st.data())
 @example(ds=REPEATED_LABEL, data=None)
-@example(ds=two_cycle(), data=None)
+@example(ds=TWO_CYCLE, data=None)
 def test_decomposition_identity(ds: Dataset, data: st.DataObject | None) -> None:
     W = data.draw(matrices(ds.d)) if data else np.arange(ds.d**2).reshape(ds.d, ds.d) / 4
     event("repeated label" if any(s.multiplicity > 1 for s in ds.samples) else "labels once")
@@ -108,8 +113,8 @@ def test_decomposition_identity(ds: Dataset, data: st.DataObject | None) -> None
 
 
 @given(ds=ANY_EMBEDDINGS, data=st.data())
-@example(ds=chain(), data=None)
-@example(ds=strongly_connected(), data=None)
+@example(ds=CHAIN, data=None)
+@example(ds=STRONGLY_CONNECTED, data=None)
 def test_midpoint_convexity_on_random_segments(ds: Dataset, data: st.DataObject | None) -> None:
     if data:
         W1, W2 = data.draw(matrices(ds.d)), data.draw(matrices(ds.d))

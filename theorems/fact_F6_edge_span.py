@@ -26,17 +26,23 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from ntp_mechanics.kernel.fact_support import (
-    chain,
     fact_datasets,
     graph_datasets,
     overcomplete_datasets,
-    strongly_connected,
-    two_cycle,
 )
+from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.subspaces import Subspace
+
+CLAIM = dict(
+    id="F6",
+    kind="fact",
+    section="4",
+    statement=('L depends on W only through P_{S_all} W; GD from zero stays in '
+               'S_all'),
+)
 
 pytestmark = pytest.mark.fact
 
@@ -74,9 +80,9 @@ def gradient_matches_finite_differences(loss: LogLoss, W: np.ndarray, D: np.ndar
 
 
 @given(ds=DATASETS, data=st.data())
-@example(ds=chain(), data=None)
-@example(ds=two_cycle(), data=None)
-@example(ds=strongly_connected(), data=None)
+@example(ds=CHAIN, data=None)
+@example(ds=TWO_CYCLE, data=None)
+@example(ds=STRONGLY_CONNECTED, data=None)
 def test_loss_and_gradient_live_in_s_all(ds: Dataset, data: st.DataObject | None) -> None:
     W = data.draw(matrices(ds.d)) if data else np.ones((ds.d, ds.d))
     D = data.draw(matrices(ds.d)) if data else np.eye(ds.d)
@@ -90,8 +96,8 @@ def test_loss_and_gradient_live_in_s_all(ds: Dataset, data: st.DataObject | None
 
 
 @given(ds=graph_datasets(min_acyclic_edges=1), data=st.data())
-@example(ds=chain(), data=None)
-@example(ds=two_cycle(), data=None)
+@example(ds=CHAIN, data=None)
+@example(ds=TWO_CYCLE, data=None)
 def test_negative_control_s_fin_is_too_small(ds: Dataset, data: st.DataObject | None) -> None:
     # With an acyclic edge, <grad L(W), W_svm> < 0 at every W (F7's argument) while
     # W_svm ⊥ S_fin (F4): the gradient leaves S_fin.  Small W keeps every attention

@@ -32,15 +32,13 @@ from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from ntp_mechanics.kernel.fact_support import (
-    chain,
     decided,
     eye_dataset,
     fact_datasets,
     graph_datasets,
-    strongly_connected,
-    two_cycle,
     vocab_sizes,
 )
+from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.finite import finite_component
@@ -48,6 +46,14 @@ from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.reference import naive_sccs
 from ntp_mechanics.solvers.subspaces import Subspace
+
+CLAIM = dict(
+    id="F7",
+    kind="fact",
+    section="4",
+    statement=('W_fin exists and is unique; inf L = L*, attained iff no acyclic '
+               'edge'),
+)
 
 pytestmark = pytest.mark.fact
 
@@ -107,8 +113,8 @@ def approaches(loss: LogLoss, W_base: np.ndarray, D: np.ndarray, L_star: float) 
     )
 )
 @example(ds=DOC)
-@example(ds=two_cycle())
-@example(ds=strongly_connected())
+@example(ds=TWO_CYCLE)
+@example(ds=STRONGLY_CONNECTED)
 @example(ds=MIXED)
 def test_w_fin_unique_and_coercive(ds: Dataset) -> None:
     fin = decided(finite_component, ds)
@@ -131,9 +137,9 @@ def test_w_fin_unique_and_coercive(ds: Dataset) -> None:
 
 
 @given(ds=fact_datasets(K=vocab_sizes()), data=st.data())
-@example(ds=chain(), data=None)
-@example(ds=two_cycle(), data=None)
-@example(ds=strongly_connected(), data=None)
+@example(ds=CHAIN, data=None)
+@example(ds=TWO_CYCLE, data=None)
+@example(ds=STRONGLY_CONNECTED, data=None)
 @example(ds=MIXED, data=None)
 def test_infimum_is_L_star_attained_iff_no_acyclic_edge(
     ds: Dataset, data: st.DataObject | None
@@ -161,7 +167,7 @@ def test_infimum_is_L_star_attained_iff_no_acyclic_edge(
 # to K(K-1)) at K = 16 took minutes per run.
 @given(ds=graph_datasets(min_cyclic_edges=1, min_acyclic_edges=1))
 @example(ds=MIXED)
-@example(ds=two_cycle())
+@example(ds=TWO_CYCLE)
 def test_negative_control(ds: Dataset) -> None:
     tpg = TokenPriorityGraphs.from_dataset(ds)
     fin = decided(finite_component, ds, tpg)

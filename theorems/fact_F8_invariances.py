@@ -33,7 +33,6 @@ from ntp_mechanics.generators.realise import realisations
 from ntp_mechanics.generators.seeded import shuffle_positions
 from ntp_mechanics.kernel.fact_support import (
     MAX_K,
-    chain,
     decided,
     eye_dataset,
     fact_datasets,
@@ -41,15 +40,22 @@ from ntp_mechanics.kernel.fact_support import (
     graph_datasets,
     relabel,
     rotation,
-    strongly_connected,
-    two_cycle,
 )
+from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.finite import finite_component
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.regpath import solve_radius
+
+CLAIM = dict(
+    id="F8",
+    kind="fact",
+    section="4",
+    statement=('invariances: W_svm depends on edge sets only; rotations E -> E '
+               'Q^T map W -> Q W Q^T; relabelling changes nothing'),
+)
 
 pytestmark = pytest.mark.fact
 
@@ -82,7 +88,7 @@ def two_realisations(draw: st.DrawFn) -> tuple[Dataset, Dataset]:
     return a, b
 
 
-CHAIN_TWICE = (chain(), eye_dataset(3, [((1, 0, 0, 2), 0), ((1, 2), 1), ((1, 2), 1)]))
+CHAIN_TWICE = (CHAIN, eye_dataset(3, [((1, 0, 0, 2), 0), ((1, 2), 1), ((1, 2), 1)]))
 
 
 @given(pair=two_realisations())
@@ -95,8 +101,8 @@ def test_w_svm_depends_only_on_edge_sets(pair: tuple[Dataset, Dataset]) -> None:
 
 
 @given(ds=fact_datasets(), seed=st.integers(0, 2**32 - 1), copies=st.integers(2, 3))
-@example(ds=two_cycle(), seed=0, copies=2)
-@example(ds=strongly_connected(), seed=1, copies=3)
+@example(ds=TWO_CYCLE, seed=0, copies=2)
+@example(ds=STRONGLY_CONNECTED, seed=1, copies=3)
 def test_w_fin_order_and_whole_replication(ds: Dataset, seed: int, copies: int) -> None:
     W = decided(finite_component, ds).W
     shuffled = shuffle_positions(ds, np.random.default_rng(seed))
@@ -106,8 +112,8 @@ def test_w_fin_order_and_whole_replication(ds: Dataset, seed: int, copies: int) 
 
 
 @given(ds=fact_datasets(), data=st.data())
-@example(ds=chain(), data=None)
-@example(ds=two_cycle(), data=None)
+@example(ds=CHAIN, data=None)
+@example(ds=TWO_CYCLE, data=None)
 def test_rotation_equivariance(ds: Dataset, data: st.DataObject | None) -> None:
     Q = data.draw(rotation(ds.d)) if data else np.eye(ds.d)[::-1]
     rot = ds.with_embeddings(ds.E @ Q.T)
@@ -123,8 +129,8 @@ def test_rotation_equivariance(ds: Dataset, data: st.DataObject | None) -> None:
 
 
 @given(ds=fact_datasets(), data=st.data())
-@example(ds=chain(), data=None)
-@example(ds=two_cycle(), data=None)
+@example(ds=CHAIN, data=None)
+@example(ds=TWO_CYCLE, data=None)
 def test_relabelling_changes_nothing(ds: Dataset, data: st.DataObject | None) -> None:
     perm = np.array(data.draw(st.permutations(range(ds.K)))) if data else np.arange(ds.K)[::-1]
     moved = relabel(ds, perm)
@@ -133,7 +139,7 @@ def test_relabelling_changes_nothing(ds: Dataset, data: st.DataObject | None) ->
 
 
 @given(ds=graph_datasets(min_cyclic_edges=1))
-@example(ds=two_cycle())
+@example(ds=TWO_CYCLE)
 def test_negative_control_one_sample_replicated(ds: Dataset) -> None:
     # Replicating one sample reweights L_fin; W_fin moves unless that sample's own
     # gradient at W_fin vanishes, which needs a reduced sample with one distinct token.
@@ -164,7 +170,7 @@ def _sample_grad(ds: Dataset, tpg: TokenPriorityGraphs, W: np.ndarray, i: int) -
 
 
 def test_negative_controls_on_hand_cases() -> None:
-    ds = chain()
+    ds = CHAIN
     W = graph_svm(ds).W
     # Relabel the tokens but leave E alone: the graphs move relative to the embeddings.
     perm = np.array([2, 0, 1])

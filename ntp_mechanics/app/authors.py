@@ -3,7 +3,7 @@
 THEORY.md section 8 reconstructs the protocol of the authors' public code (Li, Huang,
 Ildiz, Rawat, Oymak, *Mechanics of Next Token Prediction with Self-Attention*,
 AISTATS 2024; github yixiao-huang/next-token-prediction).  It differs from the
-suite's reproduction (:mod:`ntp_mechanics.app.paper`) in three ways:
+suite's reproduction (:mod:`ntp_mechanics.app.experiment.paper`) in three ways:
 
 * **initialisation** - ``W(0)`` is PyTorch's default for ``nn.Linear(d, d)``
   (entries uniform on ``+-1/sqrt(d)``, seeded), not zero.  By fact F6 the part of
@@ -16,14 +16,15 @@ suite's reproduction (:mod:`ntp_mechanics.app.paper`) in three ways:
 Ours: ``W(0) = 0``, the exact ``W_fin``, and ``corr(W, W_R)`` with the certified
 regularization path at matched norm ``R = ||W(tau)||``.  :func:`side_by_side` runs both
 on the datasets of the paper reproduction (one trial per configuration, drawn by
-:func:`ntp_mechanics.app.paper.draw_dataset`); :func:`published_comparison` runs the
+:func:`ntp_mechanics.app.experiment.paper.draw_dataset`); :func:`published_comparison` runs the
 authors' protocol *and* their data draw (T distinct tokens, labels uniform on [K]
 replaced by a token of the sequence when absent) on the two configurations whose
 numbers their notebook reports, and puts those numbers beside ours.
 
 Example
 -------
->>> from ntp_mechanics.app.paper import PaperPlan, draw_dataset
+>>> from ntp_mechanics.app.experiment.paper import PaperPlan
+>>> from ntp_mechanics.app.experiment.trial import draw_dataset
 >>> trial = PaperPlan.tiny().trials()[0]
 >>> ds, pred, _ = draw_dataset(trial)
 >>> row = authors_trial(ds, pred, seed=1, steps=200)
@@ -42,16 +43,18 @@ import numpy as np
 
 from ntp_mechanics.kernel.evidence.common import cosine as _cos
 from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.solvers.training import PAPER_PROTOCOL
 
 if TYPE_CHECKING:
-    from ntp_mechanics.app.paper import PaperPlan, Trial
+    from ntp_mechanics.app.experiment.paper import PaperPlan
+    from ntp_mechanics.app.experiment.trial import Trial
     from ntp_mechanics.solvers.predictions import Predictions
 
 __all__ = ["PUBLISHED", "Published", "authors_dataset", "authors_markdown", "authors_trial",
            "ours_trial", "published_comparison", "run_authors", "side_by_side"]
 
-LR = 0.01
-STEPS = 4000
+LR = float(PAPER_PROTOCOL.lr or 0.0)
+STEPS = PAPER_PROTOCOL.steps
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,7 @@ def ours_trial(ds: Dataset, pred: Predictions, steps: int = STEPS, lr: float = L
 
 # -- the two runs ---------------------------------------------------------------------------
 def _side_by_side_one(trial: Trial) -> dict[str, Any]:
-    from ntp_mechanics.app.paper import draw_dataset
+    from ntp_mechanics.app.experiment.trial import draw_dataset
 
     ds, pred, _ = draw_dataset(trial)
     seed = int(np.random.SeedSequence(list(trial.seed)).generate_state(1)[0])

@@ -3,7 +3,7 @@
 Checks a key-query matrix ``W`` trained anywhere, by any implementation and from any
 initialisation (score convention ``a_t = e_{x_t}^T W e_query``; files in JSON,
 ``.npz``, torch ``.pt``/``.pth`` or ``.safetensors``, a named tensor with ``--key``,
-factor forms with ``--key-query`` or ``--in-proj``: :mod:`ntp_mechanics.app.weights`)
+factor forms with ``--key-query`` or ``--in-proj``: :mod:`ntp_mechanics.app.weight_files`)
 against the theory of Li et al. (AISTATS 2024), and prints a verdict per claim it can
 judge and an overall verdict (exit 0 consistent, 1 contradicts, 2 bad input,
 3 inconclusive).  The same verdict in Python: :func:`ntp_mechanics.check`.
@@ -80,7 +80,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ntp_mechanics.app.weights import load_weights
+    from ntp_mechanics.app.weight_files import load_weights
     from ntp_mechanics.kernel.checking import check
     from ntp_mechanics.model.dataset import DatasetError, load_dataset
 

@@ -9,7 +9,8 @@ Exit codes (shared by every command):
 
 * 0 - done / consistent with the theory
 * 1 - contradicts the theory (``check``; ``report`` when a theorem or fact failed)
-* 2 - bad input, or an infeasible Graph-SVM (one line on stderr, no traceback)
+* 2 - bad input (:class:`~ntp_mechanics.model.errors.BadInputError` and its subclasses),
+  or an infeasible Graph-SVM (one line on stderr, no traceback)
 * 3 - numerically inconclusive (a solver could not certify its answer)
 """
 
@@ -20,7 +21,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ntp_mechanics.model.dataset import DatasetError
+from ntp_mechanics.model.errors import BadInputError, InconclusiveError, InfeasibleError
 
 # command name -> module of ntp_mechanics.app
 COMMANDS = {"predict": "predict", "train": "train", "check": "check", "claims": "claims",
@@ -62,11 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command not in PASS_THROUGH:
         parser.error(f"{args.command} takes no arguments after --")
     args.pytest_args = extra
-    from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
-
     try:
         return int(args._run(args))
-    except (DatasetError, InfeasibleError, FileNotFoundError) as exc:
+    except (BadInputError, InfeasibleError, FileNotFoundError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     except InconclusiveError as exc:
         return _fail(f"inconclusive: {exc}", EXIT_INCONCLUSIVE)

@@ -11,241 +11,79 @@ Hypothesis profile, writes JUnit XML (``--junitxml``) and a JSON summary of ever
   a theorem or fact ran no test at all (a gate that checks nothing must not pass);
 * 2 - pytest itself could not run (usage error, collection error, nothing collected).
 
-The same machinery serves ``ntp-mechanics report``.
-A *claim module* is a pytest module under ``theorems/`` named after its claim id
-(``claim_A_*.py``, ``fact_F1_*.py``, ``conjecture_C1_*.py``; THEORY.md sections 4-6).
-Evidence comes from three places, none of which needs a conftest change:
-
-* test outcomes and markers, collected by :class:`OutcomePlugin` passed to
-  ``pytest.main`` (it runs in the controlling process, so it sees every report under
-  pytest-xdist too); each entry also keeps the number of decided Hypothesis examples
-  (:func:`hypothesis_examples`) and, for a failure, the first line of its error;
-* the verdict log: claim modules call :func:`ntp_mechanics.kernel.verdict.record`, which
-  appends one JSON line per verdict to ``$NTP_VERDICT_LOG`` (format and reader in the
-  claim ledger, :mod:`ntp_mechanics.kernel.claims`); claim ids such as ``"B-control"``
-  mark negative controls;
-* the conjecture plugin's ``conjectures.json`` (:mod:`ntp_mechanics.kernel.conjectures`).
-
-``python -m ntp_mechanics.app.gate OUTCOMES.json [PYTEST ARGS...]`` runs ``pytest.main``
-with these plugins and writes ``{"exit_code", "outcomes"}`` to ``OUTCOMES.json``; it
-prints ``NTP-PROGRESS <done> <total>`` lines on stderr as tests finish, so a parent
-process can draw a progress bar (``ntp-mechanics report`` runs the suite this way, in
-a subprocess, to keep pytest's module caches out of its own process).
+The pytest session itself - its options, the outcome and progress plugins - is
+:mod:`ntp_mechanics.app.suite_run`, shared with ``test`` and ``report``.  Evidence
+comes from three places, none of which needs a conftest change: each test's outcome
+(:class:`~ntp_mechanics.app.suite_run.OutcomePlugin`), the verdict log
+(:mod:`ntp_mechanics.kernel.verdict_log`; claim ids such as ``"B-control"`` mark
+negative controls) and the conjecture plugin's records
+(:mod:`ntp_mechanics.app.conjecture_plugin`).  Per claim, the status follows the one
+rule ``report`` uses too (:func:`ntp_mechanics.kernel.ledger.claim_status`).
 
 Example
 -------
 >>> summarise({"theorems/fact_F2_zero_iff_no_acyclic.py::test_x": {"outcome": "failed"}},
 ...           [], gate_conjectures=False)["failures"]
 ['theorems/fact_F2_zero_iff_no_acyclic.py::test_x']
->>> hypothesis_examples("  - during generate phase (0.50 seconds):\\n"
-...                     "    - 9 passing, 0 failing, and 2 invalid test cases")
-9
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ntp_mechanics.kernel.claims import (
-    DIR_ENV,
-    GATE_ENV,
-    PROFILE_ENV,
-    VERDICT_LOG_ENV,
-    group_by_claim,
-    read_verdicts,
+from ntp_mechanics.app.suite_run import (
+    OutcomePlugin,
+    conjecture_dir,
+    require_paths,
+    session_args,
+    suite_paths,
 )
+from ntp_mechanics.kernel.claims import all_claims
+from ntp_mechanics.kernel.environment import GATE_ENV, VERDICT_LOG_ENV
+from ntp_mechanics.kernel.ledger import claim_status, group_by_claim
+from ntp_mechanics.kernel.verdict_log import read_conjecture_records, read_verdicts
 
-__all__ = [
-    "OutcomePlugin",
-    "ProgressPlugin",
-    "hypothesis_examples",
-    "run_pytest",
-    "summarise",
-]
-
-PROGRESS_PREFIX = "NTP-PROGRESS"
-_HYPOTHESIS_STATS = "_hypothesis_stats"  # where Hypothesis's pytest plugin leaves statistics
-_PHASE = re.compile(r"during (\w+) phase")
-_CASES = re.compile(r"(\d+) passing, (\d+) failing, and (\d+) invalid test cases")
-
-
-class OutcomePlugin:
-    """Collects ``(nodeid, outcome, markers)`` for every test (controller side).
-
-    Each entry: ``outcome`` (passed / failed / error / skipped), ``duration``,
-    ``markers``, ``examples`` (decided Hypothesis examples, None for a plain test) and,
-    for a failure, ``message`` (the first line of the error).
-    """
-
-    def __init__(self) -> None:
-        self.outcomes: dict[str, dict[str, Any]] = {}
-
-    def pytest_runtest_logreport(self, report: Any) -> None:
-        entry = self.outcomes.setdefault(report.nodeid, {"outcome": "passed", "duration": 0.0})
-        entry["duration"] += float(getattr(report, "duration", 0.0))
-        entry["markers"] = sorted(k for k in ("theorem", "fact", "conjecture", "slow")
-                                  if k in getattr(report, "keywords", {}))
-        if report.failed:
-            entry["outcome"] = "error" if report.when != "call" else "failed"
-            entry.setdefault("message", _failure_message(report))
-        elif report.skipped and entry["outcome"] == "passed":
-            entry["outcome"] = "skipped"
-        stats = getattr(report, "__dict__", {}).get(_HYPOTHESIS_STATS)
-        if stats:
-            entry["examples"] = hypothesis_examples(str(stats))
-        else:
-            entry.setdefault("examples", None)
-
-    def pytest_collectreport(self, report: Any) -> None:
-        if report.failed:
-            self.outcomes[report.nodeid or "<collection>"] = {
-                "outcome": "error", "duration": 0.0, "markers": [],
-                "message": _failure_message(report)}
-
-
-class ProgressPlugin:
-    """Prints ``NTP-PROGRESS <done> <total>`` on stderr after every finished test."""
-
-    def __init__(self) -> None:
-        self.total = 0
-        self.done = 0
-
-    def pytest_collection_finish(self, session: Any) -> None:
-        self.total = max(self.total, len(session.items))
-        self._emit()
-
-    def _emit(self) -> None:
-        print(f"{PROGRESS_PREFIX} {self.done} {self.total}", file=sys.stderr, flush=True)
-
-    def pytest_runtest_logreport(self, report: Any) -> None:
-        if report.when == "teardown":
-            self.done += 1
-            self._emit()
-
-
-def _xdist_collected(plugin: ProgressPlugin) -> object:
-    """A hook object for pytest-xdist's controller: the number of tests collected."""
-    import pytest
-
-    class _Xdist:
-        @pytest.hookimpl(optionalhook=True)
-        def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-            plugin.total = max(plugin.total, len(ids))
-            plugin._emit()
-
-    return _Xdist()
-
-
-def _failure_message(report: Any) -> str:
-    crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
-    text = getattr(crash, "message", None) or str(getattr(report, "longrepr", "") or "")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[0][:300] if lines else ""
-
-
-def hypothesis_examples(stats: str) -> int:
-    """Decided examples (passing + failing) in Hypothesis's statistics text, summed over
-    every phase but shrinking; invalid (rejected or filtered) examples are not counted."""
-    total, phase = 0, ""
-    for line in stats.splitlines():
-        m = _PHASE.search(line)
-        if m:
-            phase = m.group(1)
-            continue
-        m = _CASES.search(line)
-        if m and phase != "shrink":
-            total += int(m.group(1)) + int(m.group(2))
-    return total
-
+__all__ = ["render", "summarise"]
 
 def summarise(outcomes: dict[str, dict[str, Any]], verdict_lines: list[dict[str, Any]],
-              gate_conjectures: bool, require_all: bool = True) -> dict[str, Any]:
-    """Per-claim outcomes and verdict counts (the ledger's :func:`group_by_claim`); the
-    failures that fail the gate.
+              gate_conjectures: bool, require_all: bool = True,
+              conjectures: Sequence[dict[str, Any]] = (),
+              extra: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """Per-claim outcomes, verdict counts and status (the ledger's :func:`group_by_claim`
+    and :func:`claim_status`, the rule ``report`` uses too); the failures that fail the
+    gate.  ``extra``: the user's claim modules or folders run beside the package's.
 
     With ``require_all`` a theorem or fact that ran no test (module missing, or all
     deselected) fails the gate too: a gate that checks nothing must not pass.
     """
-    evidence = group_by_claim(outcomes, verdict_lines)
+    evidence = group_by_claim(outcomes, verdict_lines, conjectures, extra)
     per_claim: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
     for cid, ev in evidence.claims.items():
-        tests = Counter(e["outcome"] for e in ev.tests.values())
+        st = claim_status(ev, required=require_all)
         # a conjecture's counterexample is an xfail unless gated, so a failed conjecture
         # test here is a crash or a failed negative control: always a failure
         failures += [n for n, e in ev.tests.items() if e["outcome"] in ("failed", "error")]
         per_claim[cid] = {
             "kind": ev.claim.kind, "module": ev.claim.module, "statement": ev.claim.statement,
-            "tests": dict(tests),
+            "tests": dict(st.tests),
             "seconds": round(sum(float(e.get("duration", 0.0)) for e in ev.tests.values()), 2),
             "verdicts": dict(Counter(v.get("verdict", "?") for v in ev.verdicts)),
             "control_verdicts": dict(Counter(v.get("verdict", "?") for v in ev.controls)),
-            "status": ("not run" if not tests else "fail" if tests["failed"] + tests["error"]
-                       else "pass" if tests["passed"] else "skipped"),
+            "status": st.outcome,
+            "verdict": st.status,
             "gated": ev.claim.kind != "conjecture" or gate_conjectures,
         }
     other = [n for n, e in evidence.other_tests.items() if e["outcome"] in ("failed", "error")]
     empty = [cid for cid, row in per_claim.items() if require_all
              and row["kind"] in ("theorem", "fact") and not row["tests"].get("passed")]
     return {"claims": per_claim, "failures": sorted(failures) + other, "not_run": empty}
-
-
-def isolated_pytest_args(paths: Sequence[Path]) -> list[str]:
-    """pytest options that make a run of ``paths`` independent of the current folder's
-    configuration: the package's own ``pytest.ini``, no cache, and as root the folder
-    that holds them all (test ids are relative to it, so they name their modules).
-    Conjecture records go to ``$NTP_CONJECTURE_DIR`` or ``./.ntp-mechanics``, never
-    under that root (which may be far above the current folder)."""
-    from ntp_mechanics.kernel.conjectures import DEFAULT_DIR
-
-    ini = Path(__file__).with_name("pytest.ini")
-    folders = [str(Path(p).resolve().parent if Path(p).is_file() else Path(p).resolve())
-               for p in paths]
-    root = os.path.commonpath(folders) if folders else os.getcwd()
-    conj = os.environ.get(DIR_ENV) or str(Path.cwd() / DEFAULT_DIR)
-    return ["-c", str(ini), "--rootdir", root, "-p", "no:cacheprovider", "--conjecture-dir", conj]
-
-
-def session_args(paths: Sequence[str | Path], profile: str, include_slow: bool) -> list[str]:
-    """The pytest options every command runs ``paths`` with: the isolated configuration
-    (:func:`isolated_pytest_args`), the Hypothesis ``profile`` and, unless
-    ``include_slow``, ``-m "not slow"``."""
-    out = [*isolated_pytest_args([Path(p) for p in paths]), f"--hypothesis-profile={profile}"]
-    return out if include_slow else [*out, "-m", "not slow"]
-
-
-def require_paths(paths: Sequence[str]) -> None:
-    """Raise FileNotFoundError (exit 2 in the CLI) for a PATH that does not exist."""
-    for path in paths:
-        if not Path(path).exists():
-            raise FileNotFoundError(f"no such file or folder: {path}")
-
-
-def suite_paths(paths: Sequence[str] = ()) -> list[str]:
-    """The package's claim modules (``ntp_mechanics.theorems``) followed by ``paths``."""
-    from ntp_mechanics.kernel.claims import theorems_dir
-
-    return [str(theorems_dir()), *paths]
-
-
-def run_pytest(outcomes_path: Path, pytest_args: list[str]) -> int:
-    """``pytest.main(pytest_args)`` with :class:`OutcomePlugin` and progress lines;
-    writes ``{"exit_code", "outcomes"}`` to ``outcomes_path``; returns the exit code."""
-    import pytest
-
-    outcomes, progress = OutcomePlugin(), ProgressPlugin()
-    plugins = [outcomes, progress, _xdist_collected(progress)]
-    rc = int(pytest.main(pytest_args, plugins=plugins))
-    outcomes_path.write_text(json.dumps({"exit_code": rc, "outcomes": outcomes.outcomes},
-                                        default=str) + "\n", encoding="utf-8")
-    return rc
 
 
 # -- the gate command ------------------------------------------------------------------------
@@ -294,13 +132,13 @@ def run(args: Any) -> int:
     import pytest
 
     require_paths(args.paths)
+    all_claims(args.paths)  # a bad CLAIM declaration: exit 2 now, not after the run
     args.junitxml.parent.mkdir(parents=True, exist_ok=True)
     args.summary.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="ntp-verdicts-", suffix=".jsonl")
     os.close(fd)
     log = Path(name)
     os.environ[VERDICT_LOG_ENV] = str(log)
-    os.environ[PROFILE_ENV] = args.profile
     if args.gate_conjectures:
         os.environ[GATE_ENV] = "1"
     paths = suite_paths(args.paths)
@@ -310,7 +148,10 @@ def run(args: Any) -> int:
     t0 = time.perf_counter()
     rc = int(pytest.main(pytest_args + list(args.pytest_args) + paths, plugins=[plugin]))
     seconds = time.perf_counter() - t0
-    summary = summarise(plugin.outcomes, read_verdicts(log), args.gate_conjectures)
+    records = [r for r in read_conjecture_records(conjecture_dir(pytest_args))
+               if r.get("nodeid") in plugin.outcomes]  # this run's, not older ones
+    summary = summarise(plugin.outcomes, read_verdicts(log), args.gate_conjectures,
+                        conjectures=records, extra=args.paths)
     log.unlink(missing_ok=True)
     broken = rc in (2, 3, 4, 5)  # interrupted, internal error, usage error, nothing collected
     passed = not broken and not summary["failures"] and not summary["not_run"]
@@ -322,11 +163,3 @@ def run(args: Any) -> int:
     if broken:
         return 2
     return 0 if passed else 1
-
-
-if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: python -m ntp_mechanics.app.gate OUTCOMES.json [PYTEST ARGS...]",
-              file=sys.stderr)
-        raise SystemExit(2)
-    raise SystemExit(run_pytest(Path(sys.argv[1]), sys.argv[2:]))

@@ -17,7 +17,7 @@ configuration.  The plugin
 * collects claim modules by their file names (``claim_<ID>_*.py``, ``fact_<ID>_*.py``,
   ``conjecture_<ID>_*.py``) wherever they are, so ``pytest --pyargs
   ntp_mechanics.theorems`` and a user's own ``conjecture_C9_mine.py`` run as they are;
-* loads the conjecture plugin (:mod:`ntp_mechanics.kernel.conjectures`):
+* loads the conjecture plugin (:mod:`ntp_mechanics.app.conjecture_plugin`):
   ``--gate-conjectures``, ``--conjecture-dir``, counterexample files and the
   ``conjectures`` section of the terminal summary;
 * ``--ntp-trainer MODULE:FUNCTION``: runs claims B-E on the user's trainer
@@ -39,9 +39,10 @@ from typing import Any
 
 import pytest
 
-from ntp_mechanics.kernel.claims import CLAIM_FILE, DATABASE_ENV, PROFILE_ENV, theorems_dir
+from ntp_mechanics.kernel.claims import CLAIM_FILE, theorems_dir
+from ntp_mechanics.kernel.environment import DATABASE_ENV, PROFILE_ENV
 
-pytest_plugins = ["ntp_mechanics.kernel.conjectures"]
+pytest_plugins = ["ntp_mechanics.app.conjecture_plugin"]
 
 MARKERS = (
     "theorem: a claim of the paper (A-E)",

@@ -1,42 +1,34 @@
 """``ntp-mechanics report --out DIR``: every claim, the paper's experiment, figures.
 
 Runs the claim modules of ``theorems/`` (THEORY.md: theorems A-E, facts F1-F8,
-conjectures C1-C6) under pytest in a subprocess (:mod:`ntp_mechanics.app.gate`), then the
-paper's experiment (:mod:`ntp_mechanics.app.paper`), and writes
+conjectures C1-C6) under pytest in a subprocess (:mod:`ntp_mechanics.app.suite_run`), then the
+paper's experiment (:mod:`ntp_mechanics.app.experiment.paper`), and writes
 
 * ``DIR/report.md`` and ``DIR/report.json`` - one row per claim: id, statement, kind,
   verdict, cases tried, worst metric, tests; the paper-reproduction section with its
   conclusions computed from the numbers; the authors' protocol (default init,
   ``W_fin(tau)``, fitted R) beside ours and their published numbers beside the suite's
   (:mod:`ntp_mechanics.app.authors`); the plan and seeds;
-* PNG figures (:mod:`ntp_mechanics.app.figures`), ``DIR/paper_trials.json`` (every curve),
+* PNG figures (:mod:`ntp_mechanics.app.experiment.figures`), ``DIR/paper_trials.json``
+  (every curve),
   ``DIR/pytest.log`` (pytest's output) and ``DIR/conjectures/`` (the conjecture
   plugin's records and any counterexample datasets).
 
-Profiles: ``quick`` runs the claims with the Hypothesis profile ``ci`` (10
+Sizes (``--size``; ``--profile`` is its old spelling): ``quick`` runs the claims with
+the Hypothesis profile ``ci`` (10
 derandomised examples per property, ``-m "not slow"``) and the paper's full grid (10
 trials per configuration) with the matched-norm regularization path on 3 trials each;
 ``full`` uses ``thorough`` (100 examples per property, slow tests included; about
 8 min for the claim modules on 2 cores) and the path on every trial.
 
-How a row is filled (the verdict rules):
+How a row is filled: the claims are those the modules declare
+(:mod:`ntp_mechanics.kernel.claims`), and a row's verdict, cases and failure follow
+the one status rule ``gate`` uses too (:func:`ntp_mechanics.kernel.ledger.claim_status`).
 
-* **Theorems A-E** record one verdict per judged case in the verdict log.  The
-  verdict is :meth:`~ntp_mechanics.kernel.verdict.Verdict.combine` of them (any
-  contradicts wins, then any inconclusive).  A failed test adds *inconclusive*
-  (its contradicting verdict, if any, is already in the log); cases tried = the
-  number of verdicts.
-* **Facts F1-F8** assert directly and record no verdict: each non-control test
-  contributes consistent (passed), contradicts (failed on an assertion) or
-  inconclusive (any other failure, e.g. Hypothesis ``Unsatisfiable``); cases tried =
-  decided Hypothesis examples (one per plain test).
-* A failed **negative control** (a test named ``*control*``) adds inconclusive: the
-  check lost its power to reject a wrong prediction.
-* **Conjectures C1-C6**: "counterexample found" if any record says so, else "held on
-  N cases" (N decided cases), else "inconclusive"; cases tried = every case drawn.
-* **Worst metric**: theorems - the largest value over cases of a designated error at
-  the last scale measured and of its extrapolated limit (:data:`WORST`); facts - none
-  (exact checks); conjectures - the largest of the plugin's observed worst values.
+* **Worst metric**: theorems - the largest value over cases of the error their module
+  declares (``CLAIM``'s ``report_metric``) at the last scale measured and of its
+  extrapolated limit (``limit_metric``); facts - none (exact checks); conjectures - the
+  largest of the plugin's observed worst values.
 
 Exit status: 0 when the report was written and no theorem or fact claim failed; 1 when
 one did (verdict contradicts, a failed or erroring test, or - on a full selection - no
@@ -45,7 +37,7 @@ Inconclusive verdicts are recorded, not errors.
 
 Example (shell)::
 
-    ntp-mechanics report --out report --profile quick      # about 3-5 min on 2 cores
+    ntp-mechanics report --out report --size quick      # about 3-5 min on 2 cores
 """
 
 from __future__ import annotations
@@ -53,10 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -64,25 +53,17 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ntp_mechanics.app.paper import PaperPlan, Trial, TrialResult
+from ntp_mechanics.app.experiment.paper import PaperPlan
+from ntp_mechanics.app.experiment.trial import Trial, TrialResult
+from ntp_mechanics.app.suite_run import ClaimsRun, run_claims
+from ntp_mechanics.kernel.claims import Claim
+from ntp_mechanics.kernel.ledger import claim_status, group_by_claim, is_control
 
 HELP = "run every claim and the paper's experiment; write DIR/report.md, report.json, figures"
 
-__all__ = ["WORST", "ClaimRow", "ReportPlan", "build_report", "claim_rows", "render_markdown"]
+__all__ = ["ClaimRow", "ReportPlan", "build_report", "claim_rows", "render_markdown"]
 
 PROFILES = ("quick", "full")
-CONSISTENT, CONTRADICTS, INCONCLUSIVE = "consistent", "contradicts", "inconclusive"
-
-WORST: dict[str, tuple[str, str | None, str]] = {
-    "A": ("direction_errs", "direction_limit",
-          "||W_R/R - W_svm/||W_svm|| || at the largest certified R"),
-    "B": ("direction_errs", "direction_limit", "||W/||W|| - W_svm/||W_svm|| || at the last step"),
-    "C": ("off_scc_errs", "off_scc_limit", "attention off the target SCC at the largest scale"),
-    "D": ("perp_errs", "perp_limit", "direction error of W - P_fin W at the last step"),
-    "E": ("relative_gap_to_attention_svm", None, "relative gap W_svm vs attention SVM"),
-}
-"""Theorem id -> (metric key, extrapolated-limit key or None, what it measures)."""
-
 
 # -- the plan -------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -94,6 +75,7 @@ class ReportPlan:
     paper: PaperPlan
     claim_ids: tuple[str, ...] | None = None
     jobs: int = 2
+    claim_paths: tuple[str, ...] = ()  # the user's own claim modules or folders
     include_slow: bool = False
     authors_trials: int = 10  # trials per published configuration (app/authors.py)
 
@@ -113,90 +95,6 @@ class ReportPlan:
     def with_options(self, seed: int, device: str, jobs: int) -> ReportPlan:
         paper = replace(self.paper, seed=seed, device=device, workers=jobs)
         return replace(self, paper=paper, jobs=jobs)
-
-
-# -- running the claim modules -------------------------------------------------------------
-@dataclass(frozen=True)
-class ClaimsRun:
-    """Raw evidence of one pytest run over the claim modules."""
-
-    outcomes: dict[str, dict[str, Any]]
-    verdicts: list[dict[str, Any]]
-    conjectures: list[dict[str, Any]]
-    exit_code: int
-    seconds: float
-    command: list[str]
-
-
-def _has_xdist() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("xdist") is not None
-
-
-def pytest_command(plan: ReportPlan, outcomes: Path, conj_dir: Path) -> list[str]:
-    """``python -m ntp_mechanics.app.gate OUTCOMES pytest-args...`` for the selected claims."""
-    from ntp_mechanics.app.gate import session_args
-    from ntp_mechanics.kernel.claims import all_claims, theorems_dir
-
-    base = theorems_dir()
-    modules = [base / Path(c.module).name for c in all_claims()
-               if c.module and (plan.claim_ids is None or c.id in plan.claim_ids)]
-    cmd = [sys.executable, "-m", "ntp_mechanics.app.gate", str(outcomes), "-q",
-           *session_args(modules, plan.hypothesis_profile, plan.include_slow),
-           "--conjecture-dir", str(conj_dir)]
-    if plan.jobs > 1 and _has_xdist() and len(modules) > 1:
-        cmd += ["-n", str(plan.jobs)]
-    return cmd + [str(m) for m in modules]
-
-
-def run_claims(plan: ReportPlan, out: Path, progress: bool | None = None) -> ClaimsRun:
-    """Run the claim modules in a subprocess, with a progress bar over tests; pytest's
-    output goes to ``out/pytest.log``, conjecture records to ``out/conjectures/``."""
-    from tqdm import tqdm
-
-    from ntp_mechanics.app.gate import PROGRESS_PREFIX
-    from ntp_mechanics.kernel.claims import GATE_ENV, PROFILE_ENV, VERDICT_LOG_ENV, read_verdicts
-
-    # absolute: pytest runs with cwd=out, where a relative --out would name out/out/...
-    conj_dir = out.resolve() / "conjectures"
-    (conj_dir / "conjectures.json").unlink(missing_ok=True)  # never merge stale records
-    with tempfile.TemporaryDirectory(prefix="ntp-report-") as tmp:
-        outcomes_path, log = Path(tmp) / "outcomes.json", Path(tmp) / "verdicts.jsonl"
-        cmd = pytest_command(plan, outcomes_path, conj_dir)
-        env = dict(os.environ, **{VERDICT_LOG_ENV: str(log),
-                                  PROFILE_ENV: plan.hypothesis_profile})
-        env.pop(GATE_ENV, None)  # the report records conjectures, never gates
-        # tiny tensors: with one xdist worker per core, torch's intra-op threads only
-        # oversubscribe the cores (the 100x slowdown once seen here was subnormal
-        # arithmetic, fixed in ntp_mechanics.solvers.training)
-        env.setdefault("OMP_NUM_THREADS", "1")
-        t0 = time.perf_counter()
-        with open(out / "pytest.log", "w", encoding="utf-8") as sink, \
-                tqdm(desc="claims (pytest)", unit="test", disable=_disable(progress)) as bar:
-            proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=sink,
-                                    stderr=subprocess.PIPE, text=True)
-            assert proc.stderr is not None
-            for line in proc.stderr:
-                if line.startswith(PROGRESS_PREFIX):
-                    done, total = (int(x) for x in line.split()[1:3])
-                    bar.total = max(total, done)
-                    bar.update(done - bar.n)
-                else:
-                    sink.write(line)
-            rc = proc.wait()
-        seconds = time.perf_counter() - t0
-        raw = json.loads(outcomes_path.read_text()) if outcomes_path.exists() else {}
-        verdicts = read_verdicts(log)
-    conj_file = conj_dir / "conjectures.json"
-    conj = list(json.loads(conj_file.read_text()).get("conjectures", {}).values()) \
-        if conj_file.exists() else []
-    return ClaimsRun(raw.get("outcomes", {}), verdicts, conj, rc, seconds, cmd)
-
-
-def _disable(progress: bool | None) -> bool | None:
-    """tqdm's ``disable``: None (the default) hides the bar when stderr is not a terminal."""
-    return None if progress is None else not progress
 
 
 # -- one row per claim ---------------------------------------------------------------------
@@ -220,33 +118,20 @@ class ClaimRow:
         return asdict(self) | {"notes": list(self.notes)}
 
 
-def _test_name(nodeid: str) -> str:
-    return nodeid.split("::")[-1]
-
-
-def _is_control(nodeid: str) -> bool:
-    return "control" in _test_name(nodeid)
-
-
-def _is_assertion(message: str) -> bool:
-    m = message.strip()
-    return (m.startswith(("AssertionError", "assert ", "Counterexample"))
-            or "AssertionError" in m.split(":")[0] or "distinct failures" in m)
-
-
-def claim_rows(run: ClaimsRun, claim_ids: Sequence[str] | None = None) -> list[ClaimRow]:
-    """One :class:`ClaimRow` per claim of the registry, in registry order; claims outside
+def claim_rows(run: ClaimsRun, claim_ids: Sequence[str] | None = None,
+               extra: Sequence[str | Path] = ()) -> list[ClaimRow]:
+    """One :class:`ClaimRow` per declared claim, in registry order, by the status rule
+    the gate uses too (:func:`~ntp_mechanics.kernel.ledger.claim_status`); claims outside
     ``claim_ids`` (when given) are listed as not run (inconclusive, not failed)."""
-    from ntp_mechanics.kernel.claims import group_by_claim
-
-    evidence = group_by_claim(run.outcomes, run.verdicts, run.conjectures)
+    evidence = group_by_claim(run.outcomes, run.verdicts, run.conjectures, extra)
     rows = []
     for cid, ev in evidence.claims.items():
         selected = claim_ids is None or cid in claim_ids
-        if ev.claim.kind == "conjecture":
-            row = _conjecture_row(ev.claim, ev.tests, ev.conjectures)
-        else:
-            row = _claim_row(ev.claim, ev.tests, ev.verdicts, required=selected)
+        st = claim_status(ev, required=selected)
+        worst = (_worst_conjecture(ev.conjectures) if ev.claim.kind == "conjecture"
+                 else _worst_metric(ev.claim, ev.verdicts))
+        row = ClaimRow(cid, ev.claim.kind, ev.claim.statement, st.verdict, st.status, st.cases,
+                       st.cases_detail, worst, _tests_text(ev.tests), st.notes, st.failed)
         if not selected:
             row = replace(row, notes=("not selected in this run",), failed=False)
         rows.append(row)
@@ -257,49 +142,12 @@ def _tests_text(entries: Mapping[str, dict[str, Any]]) -> str:
     if not entries:
         return "none run"
     counts = Counter(e["outcome"] for e in entries.values())
-    controls = sum(1 for n in entries if _is_control(n))
+    controls = sum(1 for n in entries if is_control(n))
     text = f"{counts['passed']}/{len(entries)} passed"
     bad = [f"{counts[k]} {k}" for k in ("failed", "error", "skipped") if counts[k]]
     if bad:
         text += f" ({', '.join(bad)})"
     return text + (f"; {controls} negative control(s)" if controls else "")
-
-
-def _claim_row(c: Any, entries: Mapping[str, dict[str, Any]], lines: list[dict[str, Any]],
-               required: bool) -> ClaimRow:
-    """A theorem or fact: verdicts from the log, else from the tests' outcomes."""
-    from ntp_mechanics.kernel.verdict import Verdict
-
-    parts: list[Verdict] = [Verdict(v["verdict"]) for v in lines if v.get("verdict") in
-                            {x.value for x in Verdict}]
-    notes: list[str] = []
-    for nodeid, e in sorted(entries.items()):
-        outcome, msg = e["outcome"], e.get("message", "")
-        if outcome == "passed" and not lines and not _is_control(nodeid):
-            parts.append(Verdict.CONSISTENT)
-        if outcome not in ("failed", "error"):
-            continue
-        what = "negative control" if _is_control(nodeid) else "test"
-        notes.append(f"{what} {_test_name(nodeid)} {outcome}: {msg}")
-        contradicts = (outcome == "failed" and not lines and not _is_control(nodeid)
-                       and _is_assertion(msg))
-        parts.append(Verdict.CONTRADICTS if contradicts else Verdict.INCONCLUSIVE)
-    if not entries:
-        notes.append("no test ran")
-    verdict = Verdict.combine(parts).value
-    if lines:
-        counts = Counter(v["verdict"] for v in lines)
-        cases = len(lines)
-        detail = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    else:
-        ran = [e for n, e in entries.items() if not _is_control(n)
-               and e["outcome"] in ("passed", "failed")]
-        cases = sum(1 if e.get("examples") is None else int(e["examples"]) for e in ran)
-        detail = f"Hypothesis examples and hand cases of {len(ran)} test(s)"
-    bad = any(e["outcome"] in ("failed", "error") for e in entries.values())
-    failed = verdict == CONTRADICTS or bad or (required and not entries)
-    return ClaimRow(c.id, c.kind, c.statement, verdict, verdict, cases, detail,
-                    _worst_theorem(c.id, lines), _tests_text(entries), tuple(notes), failed)
 
 
 def _last(value: Any) -> float | None:
@@ -311,44 +159,23 @@ def _last(value: Any) -> float | None:
     return None
 
 
-def _worst_theorem(cid: str, lines: list[dict[str, Any]]) -> str:
-    if cid not in WORST:
+def _worst_metric(c: Claim, lines: list[dict[str, Any]]) -> str:
+    """The largest value over cases of the metric the claim declares (``report_metric``,
+    at the last scale measured) and of its extrapolated limit (``limit_metric``)."""
+    if not c.report_metric:
         return "- (exact checks; no metric recorded)"
-    key, limit_key, label = WORST[cid]
-    vals = [v for v in (_last(x.get("metrics", {}).get(key)) for x in lines) if v is not None]
+    label = c.metric_doc or c.report_metric
+    vals = [v for v in (_last(x.get("metrics", {}).get(c.report_metric)) for x in lines)
+            if v is not None]
     if not vals:
         return "-"
     text = f"{label}: max {max(vals):.3g} over {len(vals)} case(s)"
-    if limit_key:
-        lims = [v for v in (_last(x.get("metrics", {}).get(limit_key)) for x in lines)
+    if c.limit_metric:
+        lims = [v for v in (_last(x.get("metrics", {}).get(c.limit_metric)) for x in lines)
                 if v is not None]
         if lims:
             text += f"; extrapolated limit max {max(lims):.3g}"
     return text
-
-
-def _conjecture_row(c: Any, entries: Mapping[str, dict[str, Any]],
-                    recs: list[dict[str, Any]]) -> ClaimRow:
-    held = sum(int(r.get("cases", 0)) for r in recs)
-    incon = sum(int(r.get("inconclusive", 0)) for r in recs)
-    vac = sum(int(r.get("vacuous", 0)) for r in recs)
-    fails = sum(int(r.get("failed_cases", 0)) for r in recs)
-    statuses = {r.get("status") for r in recs}
-    notes = [f"{r['test']}: {r.get('error', '')}" for r in recs if r.get("status") == "error"]
-    notes += [f"counterexample saved to {', '.join(r['counterexample']['files']) or '-'}"
-              for r in recs if r.get("status") == "counterexample"]
-    if "counterexample" in statuses:
-        verdict, status = "counterexample found", "counterexample"
-    elif held and "error" not in statuses:
-        verdict, status = f"held on {held} cases", "held"
-    else:
-        verdict, status = INCONCLUSIVE, INCONCLUSIVE
-    if not recs:
-        notes.append("no conjecture record (not run)")
-    worst = _worst_conjecture(recs)
-    detail = f"{held} held, {incon} inconclusive, {vac} out of scope, {fails} failing"
-    return ClaimRow(c.id, c.kind, c.statement, verdict, status, held + incon + vac + fails,
-                    detail, worst, _tests_text(entries), tuple(notes), False)
 
 
 def _worst_conjecture(recs: list[dict[str, Any]]) -> str:
@@ -414,14 +241,15 @@ def _tpg_trial(results: Sequence[TrialResult]) -> Trial:
 
 def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> Report:
     """Run the claims and the paper experiment, draw the figures, write the files."""
-    from ntp_mechanics.app import figures as fig
-    from ntp_mechanics.app.paper import conclusions, draw_dataset, run_paper, summarise_paper
+    from ntp_mechanics.app.experiment import figures as fig
+    from ntp_mechanics.app.experiment.paper import conclusions, run_paper, summarise_paper
+    from ntp_mechanics.app.experiment.trial import draw_dataset
 
     t0 = time.perf_counter()
     started = time.strftime("%Y-%m-%d %H:%M:%S %z")
     out.mkdir(parents=True, exist_ok=True)
     run = run_claims(plan, out, progress)
-    rows = claim_rows(run, plan.claim_ids)
+    rows = claim_rows(run, plan.claim_ids, plan.claim_paths)
     results = run_paper(plan.paper, progress)
     (out / "paper_trials.json").write_text(
         json.dumps([r.to_dict() for r in results], indent=None) + "\n", encoding="utf-8")
@@ -566,15 +394,28 @@ def _paper_section(rep: Report) -> list[str]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="directory for report.md, report.json and the figures")
-    p.add_argument("--profile", choices=PROFILES, default="quick",
-                   help="quick: Hypothesis profile ci, the path on 3 trials per configuration "
-                        "(3-6 min on 2 cores); full: Hypothesis profile thorough and the path "
-                        "on every trial (15 min or more)")
+    p.add_argument("--size", choices=PROFILES, default=None,
+                   help="quick (default): Hypothesis profile ci, the path on 3 trials per "
+                        "configuration (3-6 min on 2 cores); full: Hypothesis profile "
+                        "thorough and the path on every trial (15 min or more)")
+    p.add_argument("--profile", choices=PROFILES, default=None,
+                   help="deprecated spelling of --size")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
                    help="where the paper experiment trains (claim modules train on the CPU)")
     p.add_argument("--seed", type=int, default=0, help="seed of the paper experiment (0)")
     p.add_argument("--jobs", type=int, default=2,
                    help="pytest-xdist workers and paper processes (default 2)")
+
+
+def _size(args: argparse.Namespace) -> str:
+    """``--size`` (or its old spelling ``--profile``; both must agree); default quick."""
+    from ntp_mechanics.solvers.training import ConfigError
+
+    size, old = getattr(args, "size", None), getattr(args, "profile", None)
+    if size and old and size != old:
+        raise ConfigError(f"--size {size} and --profile {old} disagree (--profile is the "
+                          "old spelling of --size)")
+    return size or old or "quick"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -586,7 +427,8 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
     resolve_device(args.device)  # DeviceError (exit 2) before minutes of work
-    plan = ReportPlan.quick() if args.profile == "quick" else ReportPlan.full()
+    size = _size(args)
+    plan = ReportPlan.quick() if size == "quick" else ReportPlan.full()
     plan = plan.with_options(args.seed, args.device, args.jobs)
     rep = build_report(plan, out)
     print(f"ntp-mechanics report: wrote {out / 'report.md'} and {out / 'report.json'} "

@@ -23,9 +23,8 @@ raises or returns a wrong shape.  Example::
 from __future__ import annotations
 
 import argparse
-import os
 
-from ntp_mechanics.app.gate import require_paths, session_args, suite_paths
+from ntp_mechanics.app.suite_run import require_paths, session_args, suite_paths
 
 HELP = "run the paper's claims (and your own PATHS) under pytest, from any folder"
 
@@ -71,12 +70,9 @@ def _trainer_args(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import pytest
 
-    from ntp_mechanics.kernel.claims import PROFILE_ENV
-
     require_paths(args.paths)
     if args.trainer:
         from ntp_mechanics.kernel.user_trainer import load_trainer
 
         load_trainer(args.trainer)  # a broken trainer: one line, exit 2, before pytest
-    os.environ[PROFILE_ENV] = args.profile
     return int(pytest.main(pytest_args(args)))

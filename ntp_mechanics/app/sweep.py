@@ -3,11 +3,11 @@
 The paper (Li, Huang, Ildiz, Rawat, Oymak, AISTATS 2024) checked its theory with
 normalised GD at ``K in {6, 8}``, ``d = 8``, ``n <= 10``, ``T <= 6``, 10 trials
 (THEORY.md sections 7-8).  A sweep runs the same per-trial measurement
-(:mod:`ntp_mechanics.app.sweep_trial`) over the grid of a SPEC
-(:mod:`ntp_mechanics.app.sweep_grid`), on local processes or an existing Dask cluster
-(:mod:`ntp_mechanics.app.sweep_engine`), writes one Parquet row per trial as it
-finishes (:mod:`ntp_mechanics.app.sweep_store`) and draws the figures
-(:mod:`ntp_mechanics.app.sweep_figures`) and ``DIR/summary.md`` (mean ± std of each
+(:mod:`ntp_mechanics.app.experiment.tasks`) over the grid of a SPEC
+(:mod:`ntp_mechanics.app.experiment.grid`), on local processes or an existing Dask cluster
+(:mod:`ntp_mechanics.app.experiment.engine`), writes one Parquet row per trial as it
+finishes (:mod:`ntp_mechanics.app.experiment.store`) and draws the figures
+(:mod:`ntp_mechanics.app.experiment.grid_figures`) and ``DIR/summary.md`` (mean ± std of each
 final metric per value of each swept parameter).  Re-running with the same ``--out`` and grid
 computes only the missing rows.
 
@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ntp_mechanics.app.sweep_grid import SweepError, Task, parse_grid
+from ntp_mechanics.app.experiment.grid import SweepError, Task, parse_grid
+from ntp_mechanics.solvers.training import PAPER_PROTOCOL
 
 HELP = "run the paper's experiment over a grid (local processes or a Dask cluster); Parquet rows"
 
@@ -44,7 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "orthonormal, equicorrelated), init (zero, default, scale), "
                         "init_scale, optimizer (gd, ngd), lr (auto or a number)")
     p.add_argument("--trials", type=int, default=10, help="trials per grid point (10)")
-    p.add_argument("--steps", type=int, default=4000, help="training steps (4000)")
+    p.add_argument("--steps", type=int, default=PAPER_PROTOCOL.steps,
+                   help=f"training steps ({PAPER_PROTOCOL.steps})")
     p.add_argument("--record-every", type=int, default=50, metavar="N",
                    help="curve resolution in steps (50)")
     p.add_argument("--chunk", type=int, default=None, metavar="N",
@@ -69,7 +71,7 @@ class SweepOutcome(dict):
     """``computed``, ``skipped``, ``failed``, ``rows`` counts and the files written."""
 
 
-def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = 4000,
+def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = PAPER_PROTOCOL.steps,
               record_every: int = 50, chunk: int = 1, workers: int = 2,
               cluster: Any = None, retries: int = 2,
               progress: bool | None = None) -> SweepOutcome:
@@ -78,13 +80,13 @@ def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = 4000,
     Parameters
     ----------
     spec : str
-        The grid (see :func:`ntp_mechanics.app.sweep_grid.parse_grid`).
+        The grid (see :func:`ntp_mechanics.app.experiment.grid.parse_grid`).
     out : Path
         The results directory.
     trials, steps, record_every, chunk, workers, retries : int
         Trials per point, training steps, curve resolution, trials per task, local
         processes, extra attempts.
-    cluster : ntp_mechanics.app.sweep_engine.Cluster, optional
+    cluster : ntp_mechanics.app.experiment.engine.Cluster, optional
         Run on a Dask cluster.
     progress : bool or None
         A progress bar (None: on a terminal).
@@ -98,9 +100,9 @@ def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = 4000,
     SweepError
         Bad SPEC or option, unreachable scheduler.
     """
-    from ntp_mechanics.app.sweep_engine import connect, run_tasks
-    from ntp_mechanics.app.sweep_store import Store
-    from ntp_mechanics.app.sweep_trial import run_chunk
+    from ntp_mechanics.app.experiment.engine import connect, run_tasks
+    from ntp_mechanics.app.experiment.store import Store
+    from ntp_mechanics.app.experiment.tasks import run_chunk
 
     _check_options(out, trials, steps, record_every, chunk, workers, retries)
     grid = parse_grid(spec)
@@ -146,8 +148,8 @@ def _check_options(out: Path, *counts: int) -> None:
 
 
 def _figures(store: Any, swept: list[str], ids: list[str], out: Path) -> list[Path]:
-    from ntp_mechanics.app.sweep_figures import curve_figure, final_figures
-    from ntp_mechanics.app.sweep_trial import METRICS
+    from ntp_mechanics.app.experiment.grid_figures import curve_figure, final_figures
+    from ntp_mechanics.app.experiment.tasks import METRICS
 
     rows = store.rows(ids)
     if not rows:
@@ -160,8 +162,8 @@ def _figures(store: Any, swept: list[str], ids: list[str], out: Path) -> list[Pa
 
 def _summary(rows: list[dict[str, Any]], swept: list[str], path: Path) -> Path:
     """Mean +- std (finite values, their count) of each final metric per swept value."""
-    from ntp_mechanics.app.sweep_figures import summary_table
-    from ntp_mechanics.app.sweep_trial import METRICS
+    from ntp_mechanics.app.experiment.grid_figures import summary_table
+    from ntp_mechanics.app.experiment.tasks import METRICS
 
     lines = []
     for param in swept or ["K"]:
@@ -178,7 +180,7 @@ def _summary(rows: list[dict[str, Any]], swept: list[str], path: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ntp_mechanics.app.sweep_engine import Cluster
+    from ntp_mechanics.app.experiment.engine import Cluster
 
     cluster = None
     if args.scheduler or args.scheduler_file:

@@ -3,7 +3,7 @@
 Runs :func:`ntp_mechanics.solvers.training.train` (Li et al., AISTATS 2024: gradient descent on the
 log-loss of one attention layer; normalised GD with lr 0.01 for 4000 steps from zero
 is the paper's protocol and the default) and writes the weights JSON of
-:mod:`ntp_mechanics.app.weights`.  Convention: position t scores ``e_{x_t}^T W e_query``.
+:mod:`ntp_mechanics.app.weight_files`.  Convention: position t scores ``e_{x_t}^T W e_query``.
 
 Example
 -------
@@ -13,6 +13,8 @@ Example
 from __future__ import annotations
 
 import argparse
+
+from ntp_mechanics.solvers.training import PAPER_PROTOCOL
 
 HELP = "Train the attention model on a dataset (GD or normalised GD) and write its weights."
 
@@ -34,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="step size (default 0.01 for ngd, 1/smoothness bound for gd)",
     )
-    parser.add_argument("--steps", type=int, default=4000, help="number of updates (4000)")
+    parser.add_argument("--steps", type=int, default=PAPER_PROTOCOL.steps,
+                        help=f"number of updates ({PAPER_PROTOCOL.steps})")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random init (0)")
     parser.add_argument(
@@ -80,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ntp_mechanics.app.weights import save_weights
+    from ntp_mechanics.app.weight_files import save_weights
     from ntp_mechanics.model.dataset import load_dataset
     from ntp_mechanics.solvers.training import TrainConfig, train
 

@@ -3,7 +3,8 @@
 ``check(dataset, W)`` judges a key-query matrix ``W`` (d x d, score convention
 ``a_t = e_{x_t}^T W e_query``, THEORY.md section 1) trained by gradient descent on
 ``dataset`` against claims B, C, D of Li et al. (AISTATS 2024), and claim E when the
-graphs are acyclic or no graph has an acyclic edge.  The rules are those of
+graphs are acyclic or no graph has an acyclic edge - the claims whose modules declare
+``check=True`` (:func:`ntp_mechanics.kernel.claims.checked_claims`).  The rules are those of
 :mod:`ntp_mechanics.kernel.evidence.weights`: they judge ``P_{S_all} W``, the only part
 the loss sees, so weights trained from any initialisation can be checked.  The
 ``ntp-mechanics check`` command prints this same object.
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ntp_mechanics.kernel.claims import checked_claims
 from ntp_mechanics.kernel.evidence.weights import check_weights
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset, DatasetError
@@ -117,9 +119,12 @@ def check(dataset: Dataset, W: Any, *, init_norm: float | None = None,
         raise DatasetError("weights: W contains NaN or infinity")
     pred = predict(dataset) if predictions is None else predictions
     results = list(check_weights(pred, M, init_norm).results)
+    metrics = dict(results[0].metrics)
     if pred.tpg.has_acyclic_edge and not pred.tpg.has_cyclic_edge:
         b = results[0]
         results.append(ClaimResult("E", b.verdict, b.metrics,
                                    "acyclic graphs (W_fin = 0, attention SVM): " + b.reason))
+    applies = checked_claims()  # the claims whose modules declare check=True
+    results = [r for r in results if r.claim in applies]
     verdict = Verdict.combine(r.verdict for r in results)
-    return CheckResult(verdict, {r.claim: r for r in results}, dict(results[0].metrics))
+    return CheckResult(verdict, {r.claim: r for r in results}, metrics)

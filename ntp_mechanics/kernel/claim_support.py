@@ -34,12 +34,11 @@ from functools import lru_cache
 
 import numpy as np
 from hypothesis import HealthCheck, event, example, reject, settings
-from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ntp_mechanics.generators.datasets import describe, paper_datasets
+from ntp_mechanics.generators.datasets import describe
 from ntp_mechanics.kernel.evidence import MARGIN_LADDER, PathPoint, sound_path
-from ntp_mechanics.kernel.fact_support import MAX_K, full_rank, graph_datasets
+from ntp_mechanics.kernel.fact_support import MAX_K, fact_datasets
 from ntp_mechanics.kernel.gallery import (
     CHAIN,
     DOC_CYCLE,
@@ -87,17 +86,11 @@ MAX_STEPS = 20_000  # about 1.5 s of fp64 training on one core for these sizes
 
 
 # -- strategies (the facts' full-rank ones, kernel/fact_support.py) ---------------------
-def paper_first(K: SearchStrategy[int] | None = None) -> SearchStrategy[Dataset]:
-    return paper_datasets(
-        K=K if K is not None else st.integers(2, MAX_K), n=st.integers(1, 8), T=st.integers(2, 6),
-        variable_lengths=True, embeddings=full_rank,
-    )
-
-
 def claim_datasets(**graph_kw: object) -> SearchStrategy[Dataset]:
-    """Either generator route (graph-first takes ``graph_kw``; a ``K`` strategy applies
-    to both); full-rank embeddings."""
-    return st.one_of(graph_datasets(**graph_kw), paper_first(graph_kw.get("K")))
+    """The facts' datasets (:func:`~ntp_mechanics.kernel.fact_support.fact_datasets`:
+    either generator route, full-rank embeddings) with sequences of at least 2 tokens
+    on the dataset-first route."""
+    return fact_datasets(min_length=2, **graph_kw)
 
 
 # -- cached computations -----------------------------------------------------------------

@@ -32,7 +32,7 @@ from ntp_mechanics.generators.datasets import paper_datasets
 from ntp_mechanics.generators.embeddings import embeddings
 from ntp_mechanics.generators.graphs import GraphSpec, token_graphs
 from ntp_mechanics.generators.realise import realisations
-from ntp_mechanics.kernel.gallery import CHAIN, STRONGLY_CONNECTED, TWO_CYCLE, eye_dataset
+from ntp_mechanics.kernel.gallery import eye_dataset
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
@@ -41,7 +41,6 @@ __all__ = [
     "MAX_D",
     "MAX_K",
     "THOROUGH_MAX_K",
-    "chain",
     "decided",
     "eye_dataset",
     "fact_datasets",
@@ -53,8 +52,6 @@ __all__ = [
     "paper_style",
     "relabel",
     "rotation",
-    "strongly_connected",
-    "two_cycle",
     "vocab_sizes",
 ]
 
@@ -100,23 +97,25 @@ def graph_datasets(
 def paper_style(
     emb: Callable[[int], SearchStrategy[np.ndarray]] = full_rank,
     K: SearchStrategy[int] | None = None,
+    min_length: int = 1,
 ) -> SearchStrategy[Dataset]:
-    """Dataset-first: uniform sequences of variable length, labels from the sequence
-    (``K`` defaults to ``[2, MAX_K]``)."""
+    """Dataset-first: uniform sequences of ``min_length`` to 6 tokens, labels from the
+    sequence (``K`` defaults to ``[2, MAX_K]``)."""
     return paper_datasets(
         K=K if K is not None else st.integers(2, MAX_K),
         n=st.integers(1, 8),
-        T=st.integers(1, 6),
+        T=st.integers(min_length, 6),
         variable_lengths=True,
         embeddings=emb,
     )
 
 
-def fact_datasets(**graph_kw: object) -> SearchStrategy[Dataset]:
+def fact_datasets(min_length: int = 1, **graph_kw: object) -> SearchStrategy[Dataset]:
     """Either route, full-rank embeddings (the facts' assumption ``K <= d``); a ``K``
-    strategy in ``graph_kw`` applies to both routes."""
+    strategy in ``graph_kw`` applies to both routes; the dataset-first route draws
+    sequences of at least ``min_length`` tokens."""
     K = graph_kw.get("K")
-    return st.one_of(graph_datasets(**graph_kw), paper_style(K=K))
+    return st.one_of(graph_datasets(**graph_kw), paper_style(K=K, min_length=min_length))
 
 
 def overcomplete_datasets() -> SearchStrategy[Dataset]:
@@ -167,21 +166,6 @@ def rotation(draw: st.DrawFn, d: int) -> np.ndarray:
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     q, r = np.linalg.qr(rng.standard_normal((d, d)))
     return q * np.sign(np.diag(r))
-
-
-def chain() -> Dataset:
-    """The paper's chain :data:`~ntp_mechanics.kernel.gallery.CHAIN` (priority 0 > 1 > 2)."""
-    return CHAIN
-
-
-def two_cycle() -> Dataset:
-    """:data:`~ntp_mechanics.kernel.gallery.TWO_CYCLE`: 0 <-> 1 above the query 2."""
-    return TWO_CYCLE
-
-
-def strongly_connected() -> Dataset:
-    """:data:`~ntp_mechanics.kernel.gallery.STRONGLY_CONNECTED`: no acyclic edge."""
-    return STRONGLY_CONNECTED
 
 
 def spec_of(ds: Dataset) -> GraphSpec:

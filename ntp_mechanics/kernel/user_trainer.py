@@ -38,14 +38,15 @@ from typing import Any
 
 import numpy as np
 
-from ntp_mechanics.model.dataset import Dataset, DatasetError
+from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.errors import BadInputError
 
 __all__ = ["Trainer", "TrainerError", "load_trainer", "trained_weights"]
 
 Trainer = Callable[[Dataset], Any]
 
 
-class TrainerError(DatasetError):
+class TrainerError(BadInputError):
     """The user's trainer cannot be imported, raised, or returned a wrong value."""
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -49,8 +48,8 @@ from typing import Any
 
 import numpy as np
 
-# the verdict log's variable and line format belong to the claim ledger (read by the gate)
-from ntp_mechanics.kernel.claims import VERDICT_LOG_ENV, append_verdict
+from ntp_mechanics.kernel.environment import VERDICT_LOG_ENV
+from ntp_mechanics.kernel.verdict_log import append_verdict, log_path
 
 __all__ = [
     "VERDICT_LOG_ENV",
@@ -144,7 +143,7 @@ def record(result: ClaimResult, test: str = "") -> None:
         event(f"{result.claim}: {result.verdict.value}")
     except Exception:  # no active Hypothesis test
         pass
-    path = os.environ.get(VERDICT_LOG_ENV)
+    path = log_path()
     if path:
         append_verdict(path, test, result.to_dict())
 

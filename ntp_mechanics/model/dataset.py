@@ -31,14 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ntp_mechanics.model.errors import DatasetError  # defined with the other bad inputs
+
 if TYPE_CHECKING:  # torch is imported lazily: commands that do not train do not pay for it
     import torch
 
 __all__ = ["Dataset", "DatasetError", "Sample", "load_dataset"]
-
-
-class DatasetError(ValueError):
-    """A dataset that is malformed or outside the theory (one-line message)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ True
 >>> parse_grid("K=4 colour=red")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ntp_mechanics.app.sweep_grid.SweepError: unknown parameter 'colour' in SPEC (known: K, d, ...)
+ntp_mechanics.app.experiment.grid.SweepError: unknown parameter 'colour' in SPEC (known: K, d, ...)
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from ntp_mechanics.app.paper import DRAWS, EMBEDDINGS, INITS
-from ntp_mechanics.model.dataset import DatasetError
+from ntp_mechanics.app.experiment.protocol import DRAWS, EMBEDDINGS, INITS
+from ntp_mechanics.model.errors import BadInputError
 
 __all__ = ["PARAMETERS", "Grid", "SweepError", "Task", "parse_grid", "point_of_row", "task_seed"]
 
 
-class SweepError(DatasetError):
+class SweepError(BadInputError):
     """A malformed SPEC, an unknown parameter or value, an unreachable cluster
     (the command line answers exit 2 with one line)."""
 

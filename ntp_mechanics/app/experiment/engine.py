@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ntp_mechanics.app.sweep_grid import SweepError
+from ntp_mechanics.app.experiment.grid import SweepError
 
 __all__ = ["CONNECT_TIMEOUT", "Cluster", "connect", "run_tasks"]
 

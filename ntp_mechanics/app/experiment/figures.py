@@ -1,9 +1,9 @@
 """Figures of ``ntp-mechanics report`` (matplotlib, Agg backend, PNG).
 
 One function per figure; each takes measured data, writes one PNG and returns its
-path.  The curves come from the paper experiment (:mod:`ntp_mechanics.app.paper`: normalised
-GD on random datasets, THEORY.md section 7) and are drawn as the mean across trials
-with a 10-90% quantile band:
+path.  The curves come from the paper experiment
+(:mod:`ntp_mechanics.app.experiment.paper`: normalised GD on random datasets, THEORY.md
+section 7) and are drawn as the mean across trials with a 10-90% quantile band:
 
 * :func:`correlation_figure` - ``corr(W(tau), W_svm)`` and ``corr(W(tau), W_R)`` at
   matched norm ``R = ||W(tau)||`` against iterations (claims B and D; A);
@@ -37,13 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ntp_mechanics.app.paper import KINDS, band
+from ntp_mechanics.app.experiment.paper import band
+from ntp_mechanics.app.experiment.protocol import KINDS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from ntp_mechanics.app.paper import TrialResult
+    from ntp_mechanics.app.experiment.trial import TrialResult
     from ntp_mechanics.solvers.predictions import Predictions
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Figures of a sweep (PNG): final metrics against each swept parameter, curves.
 
 * ``final_<param>.png`` - for every swept parameter, each final metric of
-  :data:`ntp_mechanics.app.sweep_trial.METRICS` against its values: mean over every row
+  :data:`ntp_mechanics.app.experiment.tasks.METRICS` against its values: mean over every row
   with that value (all other parameters pooled), error bars one standard deviation;
 * ``curves.png`` - per grid point, the mean ``corr(W, W_svm)``, ``||P_fin W - W_fin||``
   and loss gap against steps.

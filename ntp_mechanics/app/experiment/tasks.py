@@ -1,8 +1,8 @@
 """One sweep task, computed: draw, predict, train, measure; a row and its curves.
 
-A task (:class:`ntp_mechanics.app.sweep_grid.Task`) becomes a trial of the paper's
-experiment (:class:`ntp_mechanics.app.paper.Trial`, THEORY.md sections 7-8) with the
-task's embeddings, initialisation, optimiser and seed, and the certified
+A task (:class:`ntp_mechanics.app.experiment.grid.Task`) becomes a trial of the paper's
+experiment (:class:`ntp_mechanics.app.experiment.trial.Trial`, THEORY.md sections 7-8)
+with the task's embeddings, initialisation, optimiser and seed, and the certified
 regularization path solved at the final norm (claim A).  The row holds the final
 values: the loss gap ``L(W) - L*``, ``||W||``, ``corr(W, W_svm)``, ``corr(W, W_R)`` at
 ``R = ||W||``, ``||P_fin W - W_fin||`` and the attention off the label's SCC; the curves
@@ -10,11 +10,12 @@ hold the same against steps.
 
 Tasks come in *chunks* (a list of tasks per call), the unit the engine schedules and the
 store writes; the trials of a chunk that share a training configuration (the trials of
-a zero-start grid point, say) train as one batch (:func:`ntp_mechanics.app.paper.run_trials`).
+a zero-start grid point, say) train as one batch
+(:func:`ntp_mechanics.app.experiment.trial.run_trials`).
 
 Example
 -------
->>> from ntp_mechanics.app.sweep_grid import parse_grid
+>>> from ntp_mechanics.app.experiment.grid import parse_grid
 >>> task = parse_grid("K=3 d=3 n=3 T=3").tasks(1, steps=20, record_every=10)[0]
 >>> row, curves = run_chunk([task])[0]
 >>> row["task_id"] == task.id == curves["task_id"], curves["steps"]
@@ -30,9 +31,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from ntp_mechanics.app.paper import Trial, TrialResult, run_trials
-from ntp_mechanics.app.sweep_engine import worker_init
-from ntp_mechanics.app.sweep_grid import Task
+from ntp_mechanics.app.experiment.engine import worker_init
+from ntp_mechanics.app.experiment.grid import Task
+from ntp_mechanics.app.experiment.trial import Trial, TrialResult, run_trials
 
 __all__ = ["CURVES", "METRICS", "run_chunk", "to_trial"]
 
