@@ -65,5 +65,5 @@ def split_indices(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     """Seeded split of ``range(n)`` into (train, held-out), each ascending; the held-out
     part has ``round(fraction n)`` indices."""
     perm = np.random.default_rng(seed).permutation(n)
-    m = int(round(fraction * n))
+    m = round(fraction * n)
     return np.sort(perm[m:]), np.sort(perm[:m])
