@@ -97,6 +97,8 @@ def _check_out(out: Path, force: bool) -> None:
     parent = out
     while not parent.exists():
         parent = parent.parent
+    if not parent.is_dir():
+        raise CorpusError(f"cannot write to --out {out}: {parent} is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise CorpusError(f"cannot write to --out {out}: {parent} is not writable")
 
