@@ -13,9 +13,12 @@ from hypothesis import strategies as st
 
 from ntp_mechanics.corpora import CorpusError, build_corpus
 from ntp_mechanics.corpora.embeddings import embedding_matrix
+from ntp_mechanics.corpora.strategies import _text as _embedded_text
 from ntp_mechanics.corpora.text import UNK, Vocabulary, read_documents, tokenize
+from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.sparse_tpg import SparsePriorityGraphs
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.strategies import corpus_datasets
 
 
 def reference_windows(docs: list[str], unit: str, T: int, K: int | None, oov: str
@@ -151,3 +154,32 @@ def test_graph_figures_match_the_sparse_graphs() -> None:
     c = build_corpus(["she sells sea shells by the sea shore " * 5], window=5, held_out=0)
     g = SparsePriorityGraphs.from_dataset(c.train)
     assert (c.stats["edges"], c.stats["largest_scc"]) == (g.n_edges, int(g.scc_sizes.max()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(ds=corpus_datasets(max_K=10, max_n=25))
+def test_corpus_strategy_gives_small_valid_language_datasets(ds: Dataset) -> None:
+    assert ds.K <= 10 and ds.n <= 25 and (ds.counts >= 1).all()
+    assert all(s.label in s.tokens for s in ds.samples)
+    assert ds.name.startswith("pydoc[")
+    # the windows are the text's: decode them back through the vocabulary of the slice
+    start, stop = map(int, ds.name[len("pydoc["): ds.name.index("]")].split(":"))
+    unit, T = ds.name.split()[1], int(ds.name.split()[2][2:])
+    assert ds.max_len == T and unit in ("char", "word")
+    assert len(set(tokenize(_embedded_text()[start:stop], unit))) >= ds.K - 1
+
+
+def test_corpus_strategy_reaches_cycles_and_d_below_K() -> None:
+    """Over a fixed seed's draws, language gives cyclic and acyclic edges and d < K."""
+    seen = {"cyclic": 0, "acyclic": 0, "d<K": 0}
+
+    @settings(max_examples=60, deadline=None, database=None, derandomize=True)
+    @given(ds=corpus_datasets())
+    def probe(ds: Dataset) -> None:
+        g = SparsePriorityGraphs.from_dataset(ds)
+        seen["cyclic"] += g.n_cyclic > 0
+        seen["acyclic"] += g.n_acyclic > 0
+        seen["d<K"] += ds.d < ds.K
+
+    probe()
+    assert min(seen.values()) > 0, seen
