@@ -4,8 +4,8 @@ Each instance is a corpus-like dataset (K = 100 tokens drawn from a Zipf law, wi
 of T = 32, label drawn from its own window, counts from 1 to 5, one-hot embeddings),
 written once in each format.  Each load runs in a fresh interpreter (``load_dataset``,
 the function every command calls) and reports its wall time and its peak resident
-memory above the interpreter's own after imports, so the two formats are measured
-alike.  The baseline is the JSON format; the target (issue: real text in) is 10^6
+memory above the interpreter's own after imports (``VmHWM``, Linux), so the two formats
+are measured alike.  The baseline is the JSON format; the target (issue: real text in) is 10^6
 windows loaded in seconds.
 
 Run: ``python benchmarks/bench_loaders.py [--sizes 10000 100000 1000000] [--repeats 2]``;
@@ -28,14 +28,20 @@ from _common import DEFAULT_OUT, paired_bars, write_json
 from ntp_mechanics.model.dataset import Dataset
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from ntp_mechanics.model.dataset import load_dataset
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def hwm_mb():  # VmHWM: this process's peak RSS (ru_maxrss would include the parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+base = hwm_mb()
 t0 = time.perf_counter()
 ds = load_dataset(sys.argv[1])
 t = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": t, "peak_mb": (peak - base) / 1024, "n": ds.n}))
+print(json.dumps({"seconds": t, "peak_mb": hwm_mb() - base, "n": ds.n}))
 """
 
 

@@ -86,8 +86,8 @@ def build_corpus(
                           f"length {window} and its label")
     if w.kept == 0:
         raise CorpusError(f"no window of length {window} contains its label "
-                          f"({w.total} windows, {w.out_of_vocabulary} with a token outside "
-                          "the vocabulary): nothing inside the theory's hypotheses")
+                          f"(windows: {w.total}, with a token outside the vocabulary: "
+                          f"{w.out_of_vocabulary}): nothing inside the theory's hypotheses")
     placeholder = np.zeros((voc.K, 1))  # embeddings come after the split (same for both)
     merged = Dataset.from_matrix(placeholder, w.tokens, None, w.labels).merged()
     tr, ho = split_indices(merged.n, held_out, seed)

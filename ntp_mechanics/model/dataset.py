@@ -57,6 +57,7 @@ __all__ = ["NPZ_FORMAT", "NPZ_VERSION", "Dataset", "DatasetError", "Sample", "lo
 
 NPZ_FORMAT = "ntp-mechanics-dataset"
 NPZ_VERSION = 1
+_INT_TYPES = frozenset({int})  # JSON integers; bool is not one
 _NPZ_REQUIRED = ("format", "version", "embeddings", "tokens", "lengths", "labels")
 
 
@@ -240,7 +241,7 @@ class Dataset:
             if not isinstance(s, Mapping) or "tokens" not in s or "label" not in s:
                 raise DatasetError(f"sample {i} must be an object with 'tokens' and 'label'")
             t, y, c = s["tokens"], s["label"], s.get("count", 1)
-            if not isinstance(t, list) or not all(_is_int(v) for v in t):
+            if type(t) is not list or not _INT_TYPES.issuperset(map(type, t)):
                 raise DatasetError(f"sample {i}: 'tokens' must be a list of integers")
             if not _is_int(y):
                 raise DatasetError(f"sample {i}: 'label' must be an integer")
