@@ -23,6 +23,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["Windows", "cut_windows", "split_indices"]
 
+_CHUNK = 1 << 18  # windows per chunk
+
 
 @dataclass(frozen=True)
 class Windows:
@@ -44,18 +46,18 @@ def cut_windows(docs: Sequence[np.ndarray], T: int) -> Windows:
     toks, labels = [], []
     total = oov = unreal = 0
     for ids in docs:
-        if ids.size <= T:
-            continue
-        w = sliding_window_view(ids, T + 1)
-        total += w.shape[0]
-        inv = (w >= 0).all(axis=1)
-        oov += int((~inv).sum())
-        w = w[inv]
-        x, y = w[:, :T], w[:, T]
-        real = (x == y[:, None]).any(axis=1)
-        unreal += int((~real).sum())
-        toks.append(x[real])
-        labels.append(y[real])
+        # chunks of windows bound the (windows x T) temporaries of a long document
+        for lo in range(0, max(ids.size - T, 0), _CHUNK):
+            w = sliding_window_view(ids[lo: lo + _CHUNK + T], T + 1)
+            total += w.shape[0]
+            inv = (w >= 0).all(axis=1)
+            oov += int((~inv).sum())
+            w = w[inv]
+            x, y = w[:, :T], w[:, T]
+            real = (x == y[:, None]).any(axis=1)
+            unreal += int((~real).sum())
+            toks.append(x[real])
+            labels.append(y[real])
     if not toks:
         return Windows(np.zeros((0, T), np.int64), np.zeros(0, np.int64), total, oov, unreal)
     return Windows(np.concatenate(toks), np.concatenate(labels), total, oov, unreal)

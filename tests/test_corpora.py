@@ -183,3 +183,17 @@ def test_corpus_strategy_reaches_cycles_and_d_below_K() -> None:
 
     probe()
     assert min(seen.values()) > 0, seen
+
+
+def test_chunked_windows_and_edges_equal_the_unchunked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long inputs are processed in chunks; small chunks must change nothing."""
+    import ntp_mechanics.corpora.windows as windows
+    import ntp_mechanics.model.sparse_tpg as sparse_tpg
+
+    docs = ["the cat sat on the mat; the mat sat on the cat " * 8, "a rat ate a cat " * 5]
+    whole = build_corpus(docs, window=6, held_out=0.2, seed=1)
+    monkeypatch.setattr(windows, "_CHUNK", 5)
+    monkeypatch.setattr(sparse_tpg, "_CHUNK", 3)
+    chunked = build_corpus(docs, window=6, held_out=0.2, seed=1)
+    assert chunked.train == whole.train and chunked.heldout == whole.heldout
+    assert chunked.stats == whole.stats

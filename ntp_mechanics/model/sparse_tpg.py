@@ -171,8 +171,11 @@ class SparsePriorityGraphs:
             "acyclic_edges": self.n_acyclic,
             "scc_sizes": {str(s): c for s, c in self.scc_size_histogram().items()},
             "largest_scc": int(self.scc_sizes.max()) if self.scc_sizes.size else 0,
-            "priority_depth": {"max": int(depth.max()) if depth.size else 0,
-                               "mean": float(depth.mean()) if depth.size else 0.0},
+            "priority_depth": {
+                "max": int(depth.max()) if depth.size else 0,
+                "mean": round(float(depth.mean()), 6) if depth.size else 0.0,
+                "queries_by_depth": {str(v): int(c) for v, c in zip(
+                    *np.unique(depth, return_counts=True), strict=True)}},
         }
 
 
