@@ -56,10 +56,10 @@ def cut_windows(docs: Sequence[np.ndarray], T: int) -> Windows:
             x, y = w[:, :T], w[:, T]
             real = (x == y[:, None]).any(axis=1)
             unreal += int((~real).sum())
-            toks.append(x[real])
-            labels.append(y[real])
+            toks.append(x[real].astype(np.int32))  # int32: half the memory of int64
+            labels.append(y[real].astype(np.int32))
     if not toks:
-        return Windows(np.zeros((0, T), np.int64), np.zeros(0, np.int64), total, oov, unreal)
+        return Windows(np.zeros((0, T), np.int32), np.zeros(0, np.int32), total, oov, unreal)
     return Windows(np.concatenate(toks), np.concatenate(labels), total, oov, unreal)
 
 

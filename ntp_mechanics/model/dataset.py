@@ -388,10 +388,15 @@ class Dataset:
         >>> m.n, m.counts.tolist()
         (2, [2.0, 1.0])
         """
-        key = np.concatenate([self._ids.astype(np.int64), self._lengths[:, None],
-                              self._labels[:, None]], axis=1)
-        rows = np.ascontiguousarray(key).view(np.dtype((np.void, key.itemsize * key.shape[1])))
-        _, first, inverse = np.unique(rows.ravel(), return_index=True, return_inverse=True)
+        # one compact byte string per sample (tokens in their storage dtype): sorting
+        # these costs a few bytes per token, not eight
+        n = self.n
+        key = np.concatenate([self._ids.view(np.uint8).reshape(n, -1),
+                              self._lengths.astype(np.int32).view(np.uint8).reshape(n, 4),
+                              self._labels.astype(np.int32).view(np.uint8).reshape(n, 4)],
+                             axis=1)
+        rows = np.ascontiguousarray(key).view(np.dtype((np.void, key.shape[1]))).ravel()
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
         order = np.argsort(first, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(order.size)
