@@ -97,7 +97,9 @@ def build_corpus(
     lap("windows")
     E = embedding_matrix(embeddings, voc.K, seed)
     lap("embeddings")
-    train, heldout = (_subset(merged, idx, E, f"{name}{role}") if idx.size else None
+    full = merged.with_embeddings(E)
+    del E  # the datasets share one read-only copy
+    train, heldout = (full.subset(idx).with_name(f"{name}{role}") if idx.size else None
                       for idx, role in ((tr, "train"), (ho, "heldout")))
     g = SparsePriorityGraphs.from_dataset(train)
     summary = g.summary()
@@ -105,7 +107,7 @@ def build_corpus(
     stats = {
         "unit": unit, "window": window, "vocab_requested": vocab, "oov": oov,
         "embeddings": embeddings, "held_out": held_out, "seed": seed,
-        "K": voc.K, "d": int(E.shape[1]),
+        "K": voc.K, "d": train.d,
         "documents": len(documents), "tokens": n_tokens,
         "distinct_tokens": voc.distinct, "tokens_out_of_vocabulary": oov_tokens,
         "windows_total": w.total, "windows_out_of_vocabulary": w.out_of_vocabulary,
@@ -118,11 +120,6 @@ def build_corpus(
         **summary,
     }
     return Corpus(voc.tokens, train, heldout, stats, timings)
-
-
-def _subset(ds: Dataset, idx: np.ndarray, E: np.ndarray, name: str) -> Dataset:
-    return Dataset.from_matrix(E, ds.token_matrix[idx], ds.lengths[idx], ds.labels[idx],
-                               ds.counts[idx], name)
 
 
 def _check_options(unit: str, window: int, vocab: int | None, held_out: float,

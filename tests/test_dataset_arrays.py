@@ -226,3 +226,20 @@ def test_binary_file_with_json_suffix(tmp_path: Path) -> None:
 def test_missing_npz_file(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="cannot read"):
         load_dataset(tmp_path / "nope.npz")
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=raw_datasets(), data=st.data())
+def test_subset_equals_the_selected_samples(raw: tuple, data: st.DataObject) -> None:
+    E, pairs, counts = raw
+    ds = Dataset.from_arrays(E, pairs, counts=counts)
+    idx = data.draw(st.lists(st.integers(0, ds.n - 1), min_size=1, max_size=ds.n))
+    sub = ds.subset(idx)
+    ref = Dataset.from_arrays(E, [pairs[i] for i in idx], counts=[counts[i] for i in idx])
+    assert sub == ref and sub.E is ds.E and not sub.E.flags.writeable
+
+
+def test_negative_zero_embeddings_hash_like_zero() -> None:
+    a = Dataset.from_arrays(np.array([[0.0, 1.0]]), [((0,), 0)])
+    b = Dataset.from_arrays(np.array([[-0.0, 1.0]]), [((0,), 0)])
+    assert a == b and hash(a) == hash(b)

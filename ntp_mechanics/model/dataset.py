@@ -117,7 +117,7 @@ class Dataset:
         real = _real_positions(lengths, T)
         if (ids[~real] != 0).any():  # canonical padding, so equal datasets compare equal
             ids = np.where(real, ids, 0)
-        parts = {"_E": E + 0.0,  # -0.0 -> 0.0: equal matrices hash alike
+        parts = {"_E": E,  # validated fp64, owned by this dataset (or a read-only share)
                  "_ids": ids.astype(_token_dtype(E.shape[0])),
                  "_lengths": lengths.astype(np.int64), "_labels": labels.astype(np.int64),
                  "_counts": c, "name": str(name)}
@@ -380,6 +380,19 @@ class Dataset:
                  args["name"])
         return ds
 
+    def subset(self, indices: np.ndarray | Sequence[int]) -> Dataset:
+        """The samples at ``indices`` (with their counts), sharing this dataset's ``E``.
+
+        >>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0), ((1,), 1)], counts=[2, 3])
+        >>> ds.subset([1]).counts.tolist(), ds.subset([1]).E is ds.E
+        ([3.0], True)
+        """
+        idx = np.asarray(indices, dtype=np.int64)
+        ds = Dataset.__new__(Dataset)
+        ds._init(self._E, self._ids[idx], self._lengths[idx], self._labels[idx],
+                 self._counts[idx], self.name)
+        return ds
+
     def merged(self) -> Dataset:
         """Duplicate samples merged into one with the sum of their counts (first-seen order).
 
@@ -527,6 +540,7 @@ def _embedding_matrix(E: Any) -> np.ndarray:
     bad = ~np.isfinite(out).all(axis=1)
     if bad.any():
         raise DatasetError(f"embedding row {int(np.argmax(bad))} contains NaN or infinity")
+    out += 0.0  # -0.0 -> 0.0 in place: equal matrices hash alike
     return out
 
 
