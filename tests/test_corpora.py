@@ -197,3 +197,18 @@ def test_chunked_windows_and_edges_equal_the_unchunked(monkeypatch: pytest.Monke
     chunked = build_corpus(docs, window=6, held_out=0.2, seed=1)
     assert chunked.train == whole.train and chunked.heldout == whole.heldout
     assert chunked.stats == whole.stats
+
+
+@pytest.mark.parametrize("oov", ["drop", "unk"])
+def test_out_of_vocabulary_labels_are_counted_as_such(oov: str) -> None:
+    """A window whose label alone is outside the vocabulary is out of vocabulary, not
+    unrealizable (the text has such windows: 'c' and 'd' are outside a cap of 3)."""
+    docs = ["aab aac aad abbbd"]
+    kept, total, n_oov, unreal, _ = reference_windows(docs, "char", 2, 3, oov)
+    c = build_corpus(docs, window=2, vocab=3, held_out=0, oov=oov)
+    assert (c.stats["windows_out_of_vocabulary"], c.stats["windows_unrealizable"]) == (
+        n_oov, unreal)
+    assert c.stats["windows"] == sum(kept.values()) and total == c.stats["windows_total"]
+    if oov == "drop":  # premise: some window has only its label outside the vocabulary
+        assert any(set(docs[0][s:s + 2]) <= {"a", "b", " "} and docs[0][s + 2] in "cd"
+                   for s in range(len(docs[0]) - 2))

@@ -243,3 +243,11 @@ def test_negative_zero_embeddings_hash_like_zero() -> None:
     a = Dataset.from_arrays(np.array([[0.0, 1.0]]), [((0,), 0)])
     b = Dataset.from_arrays(np.array([[-0.0, 1.0]]), [((0,), 0)])
     assert a == b and hash(a) == hash(b)
+
+
+def test_padding_never_counts_as_the_label() -> None:
+    """Token 0 pads short rows; a short sample whose label 0 is absent stays unrealizable."""
+    with pytest.raises(DatasetError, match="sample 1: label 0 does not occur"):
+        Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1,), 0)])
+    # control: the same rows with the label present are accepted
+    assert Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1,), 1)]).n == 2
