@@ -57,12 +57,14 @@ def test_default_is_the_embedded_corpus(tmp_path: Path,
     assert 0 < doc["kept_fraction"] < 1 and doc["windows_total"] > 100_000
 
 
-def test_predict_reads_the_written_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_predict_and_train_read_the_written_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                                            ) -> None:
     (tmp_path / "t.txt").write_text("abcabcabd abcab cab")
     assert _run(capsys, str(tmp_path / "t.txt"), "--window", "3", "--held-out", "0",
                 "--out", str(tmp_path / "o"))[0] == 0
     assert main(["predict", str(tmp_path / "o" / "train.npz")]) == 0
+    assert main(["train", str(tmp_path / "o" / "train.npz"), "--steps", "5", "--device", "cpu",
+                 "--out", str(tmp_path / "w.json")]) == 0
 
 
 def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
