@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ntp_mechanics.corpora.embeddings import embedding_matrix
-from ntp_mechanics.corpora.text import UNITS, CorpusError, Vocabulary, tokenize
+from ntp_mechanics.corpora.text import UNITS, CorpusError, Vocabulary, tokenize_documents
 from ntp_mechanics.corpora.windows import cut_windows, split_indices
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.sparse_tpg import SparsePriorityGraphs
@@ -71,7 +71,7 @@ def build_corpus(
         timings[phase] = round(now - clock, 4)
         clock = now
 
-    docs = [tokenize(d, unit) for d in documents]
+    docs = tokenize_documents(documents, unit, vocab)
     voc = Vocabulary.from_documents(docs, vocab, unk=oov == "unk")
     ids = [voc.encode(d) for d in docs]
     n_tokens = sum(len(d) for d in docs)

@@ -2,9 +2,12 @@
 
 The embedded corpus is the text of the standard library's ``pydoc_data.topics`` (the
 help topics of the Python documentation: real English that ships with every Python, so
-nothing is downloaded), one document per topic.  Tokens are characters (``char``) or
+nothing is downloaded), one document per topic.  Tokens are characters (``char``),
 words (``word``: runs of letters/digits/underscore, and each punctuation character as a
-token of its own; whitespace separates and is dropped; case is kept).
+token of its own; whitespace separates and is dropped; case is kept) or byte-level BPE
+subwords (``bpe``, trained on the documents themselves with the ``tokenizers`` library,
+an optional dependency: ``pip install 'ntp-mechanics[bpe]'``; token strings are in the
+byte-level alphabet, where ``Ġ`` stands for a space and ``Ċ`` for a newline).
 
 The vocabulary holds the K most frequent tokens, ids by decreasing frequency (ties by
 the token's string), so id 0 is the most frequent token.
@@ -32,10 +35,11 @@ import numpy as np
 from ntp_mechanics.model.dataset import DatasetError
 
 __all__ = ["EMBEDDED", "UNITS", "CorpusError", "Vocabulary", "embedded_documents",
-           "read_documents", "tokenize"]
+           "read_documents", "tokenize", "tokenize_documents"]
 
 EMBEDDED = "pydoc_data.topics"
-UNITS = ("char", "word")
+UNITS = ("char", "word", "bpe")
+BPE_DEFAULT_VOCAB = 1000
 UNK = "<unk>"
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -92,6 +96,24 @@ def tokenize(text: str, unit: str) -> list[str]:
     if unit == "word":
         return _WORD.findall(text)
     raise CorpusError(f"unknown unit {unit!r}: choose one of {', '.join(UNITS)}")
+
+
+def tokenize_documents(docs: Sequence[str], unit: str, vocab: int | None = None
+                       ) -> list[list[str]]:
+    """The tokens of every document; ``bpe`` learns ``vocab`` subwords (default
+    :data:`BPE_DEFAULT_VOCAB`) from ``docs`` first."""
+    if unit != "bpe":
+        return [tokenize(d, unit) for d in docs]
+    try:
+        from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    except ImportError:
+        raise CorpusError("--unit bpe needs the tokenizers package: "
+                          "pip install 'ntp-mechanics[bpe]'") from None
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    size = BPE_DEFAULT_VOCAB if vocab is None else vocab
+    tok.train_from_iterator(docs, trainers.BpeTrainer(vocab_size=size, show_progress=False))
+    return [e.tokens for e in tok.encode_batch(list(docs))]
 
 
 @dataclass(frozen=True)

@@ -212,3 +212,17 @@ def test_out_of_vocabulary_labels_are_counted_as_such(oov: str) -> None:
     if oov == "drop":  # premise: some window has only its label outside the vocabulary
         assert any(set(docs[0][s:s + 2]) <= {"a", "b", " "} and docs[0][s + 2] in "cd"
                    for s in range(len(docs[0]) - 2))
+
+
+def test_bpe_subwords_cover_the_text_and_are_deterministic() -> None:
+    from ntp_mechanics.corpora.text import embedded_documents, tokenize_documents
+
+    docs = [d for d in embedded_documents()[:6] if d.isascii()]
+    assert docs  # premise: some documents are plain ASCII, so the check below is exact
+    toks = tokenize_documents(docs, "bpe", 120)
+    for d, t in zip(docs, toks, strict=True):
+        assert "".join(t).replace("Ġ", " ").replace("Ċ", "\n").replace("ĉ", "\t") == d
+    assert max(len(x) for t in toks for x in t) > 1  # merges happened (not characters)
+    a = build_corpus(docs, unit="bpe", window=6, vocab=120, held_out=0.2)
+    b = build_corpus(docs, unit="bpe", window=6, vocab=120, held_out=0.2)
+    assert a.train == b.train and a.vocabulary == b.vocabulary and a.train.K <= 120

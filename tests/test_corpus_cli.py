@@ -57,8 +57,8 @@ def test_default_is_the_embedded_corpus(tmp_path: Path,
     assert 0 < doc["kept_fraction"] < 1 and doc["windows_total"] > 100_000
 
 
-def test_predict_and_train_read_the_written_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                           ) -> None:
+def test_predict_and_train_read_the_written_dataset(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "t.txt").write_text("abcabcabd abcab cab")
     assert _run(capsys, str(tmp_path / "t.txt"), "--window", "3", "--held-out", "0",
                 "--out", str(tmp_path / "o"))[0] == 0
@@ -152,3 +152,12 @@ def test_existing_corpus_is_not_lost(tmp_path: Path, text: Path,
     assert _run(capsys, str(text), "--window", "6", "--force", "--out", str(out))[0] == 0
     assert json.loads((out / "corpus.json").read_text())["window"] == 6
     assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no temporary left
+
+
+def test_bpe_unit(tmp_path: Path, text: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _run(capsys, str(text), "--unit", "bpe", "--vocab", "30", "--window", "6",
+                      "--out", str(tmp_path / "o"))
+    assert rc == 0, err
+    doc = json.loads((tmp_path / "o" / "corpus.json").read_text())
+    assert doc["unit"] == "bpe" and doc["K"] <= 30
+    assert any(len(t) > 1 for t in doc["vocabulary"])  # subwords, not characters

@@ -44,11 +44,14 @@ OUTPUTS = ("corpus.json", "train.npz", "heldout.npz")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("texts", nargs="*", metavar="TEXT",
                    help=f"UTF-8 files or folders of files (default: the embedded {EMBEDDED})")
-    p.add_argument("--unit", default="char", help="tokens: char or word (char)")
+    p.add_argument("--unit", default="char",
+                   help="tokens: char, word or bpe (subwords learnt from the text; needs the "
+                        "tokenizers package) (char)")
     p.add_argument("--window", type=int, default=16, metavar="T",
                    help="window length; the last token is the query (16)")
     p.add_argument("--vocab", type=int, default=None, metavar="K",
-                   help="keep the K most frequent tokens (default: all)")
+                   help="keep the K most frequent tokens (default: all; bpe: learn K "
+                        "subwords, default 1000)")
     p.add_argument("--oov", default="drop",
                    help="tokens outside the vocabulary: drop their windows, or unk (one "
                         "unknown-token id, the last) (drop)")
