@@ -161,3 +161,14 @@ def test_bpe_unit(tmp_path: Path, text: Path, capsys: pytest.CaptureFixture[str]
     doc = json.loads((tmp_path / "o" / "corpus.json").read_text())
     assert doc["unit"] == "bpe" and doc["K"] <= 30
     assert any(len(t) > 1 for t in doc["vocabulary"])  # subwords, not characters
+
+
+def test_bpe_without_tokenizers_is_one_line(tmp_path: Path, text: Path,
+                                            capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # import fails as if absent
+    rc, _, err = _run(capsys, str(text), "--unit", "bpe", "--out", str(tmp_path / "o"))
+    assert rc == 2 and err.count("\n") == 1 and "pip install" in err
+    assert not (tmp_path / "o").exists()
