@@ -207,6 +207,14 @@ def test_corrupt_npz_is_a_one_line_error(tmp_path: Path, content: bytes) -> None
     assert "cannot read" in str(info.value) and "\n" not in str(info.value)
 
 
+def test_npy_array_under_an_npz_name_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "array.npz"
+    with path.open("wb") as fh:
+        np.save(fh, np.eye(3))
+    with pytest.raises(DatasetError, match="not a dataset"):
+        load_dataset(path)
+
+
 def test_pickled_npz_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "obj.npz"
     with path.open("wb") as fh:

@@ -464,14 +464,15 @@ def load_dataset(path: str | Path) -> Dataset:
 
 def _load_npz(path: Path) -> Dataset:
     try:
-        with np.load(path, allow_pickle=False) as z:
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a bare .npy array under a .npz name
+            raise DatasetError(f"cannot read {path}: not a dataset .npz archive")
+        with z:
             arrays = {k: z[k] for k in z.files}
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or _line(exc)}") from None
     except (ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
         raise DatasetError(f"cannot read {path}: not a dataset .npz file ({_line(exc)})") from None
-    if not isinstance(arrays, dict) or not arrays:
-        raise DatasetError(f"cannot read {path}: not a dataset .npz archive")
     for key in _NPZ_REQUIRED:
         if key not in arrays:
             raise DatasetError(f"{path}: the .npz dataset is missing the array '{key}'")
