@@ -66,6 +66,8 @@ class SparsePriorityGraphs:
     @classmethod
     def from_dataset(cls, ds: Dataset) -> SparsePriorityGraphs:
         K = ds.K
+        if K >= 1 << 21:  # an edge (k, i, j) is one int64 key k K^2 + i K + j
+            raise ValueError(f"K = {K} is too large for the sparse graphs (at most 2^21 - 1)")
         keys = [_edge_keys(ds, lo, min(lo + _CHUNK, ds.n)) for lo in range(0, ds.n, _CHUNK)]
         edges = np.unique(np.concatenate(keys)) if keys else np.zeros(0, np.int64)
         eq, rest = np.divmod(edges, K * K)
