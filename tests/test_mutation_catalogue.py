@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-AREAS = {"solvers", "kernel", "generators", "model"}
+AREAS = {"solvers", "kernel", "generators", "model", "corpora"}
 
 
 def _tool():
