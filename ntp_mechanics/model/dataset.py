@@ -152,6 +152,11 @@ class Dataset:
         return tuple(sorted({s.query for s in self.samples}))
 
     @property
+    def counts(self) -> np.ndarray:
+        """Multiplicity of each sample (all ones until samples carry counts)."""
+        return np.ones(self.n)
+
+    @property
     def max_len(self) -> int:
         return max(len(s.tokens) for s in self.samples)
 
