@@ -145,13 +145,18 @@ def certify_finite(cl: CoordinateLoss, c: np.ndarray) -> tuple[float, float, flo
 
 
 def damped_newton(
-    cl: CoordinateLoss, c0: np.ndarray, max_iter: int = NEWTON_MAX_ITER
+    cl: CoordinateLoss, c0: np.ndarray, max_iter: int = NEWTON_MAX_ITER,
+    max_step: float | None = None,
 ) -> tuple[np.ndarray, int]:
     """Newton's method with Armijo backtracking on ``L``, then on the gradient norm.
 
     Far from the minimiser the loss decides the step; once the loss stops resolving
     decrease (fp64 round-off near the optimum) backtracking on the gradient norm takes
     over, so the iterate reaches the gradient tolerance the certificate demands.
+    ``max_step`` caps the length of a Newton step (a trust radius): where some samples
+    weigh little (counts of merged windows) the Hessian is nearly singular far from
+    the minimiser and an uncapped step saturates the attention, where the loss is
+    linear and Newton cannot come back.
 
     Returns
     -------
@@ -167,6 +172,9 @@ def damped_newton(
             step = np.linalg.solve(H, -g)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(H, -g, rcond=None)[0]
+        size = float(np.linalg.norm(step))
+        if max_step is not None and size > max_step:
+            step *= max_step / size
         c_new = _backtrack(cl, c, step, L, g, gn)
         if c_new is None:
             return c, it
