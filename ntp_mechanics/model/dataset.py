@@ -355,11 +355,6 @@ class Dataset:
         return tuple(np.unique(self._ids[:, -1]).tolist())
 
     @property
-    def counts(self) -> np.ndarray:
-        """Multiplicity of each sample (all ones until samples carry counts)."""
-        return np.ones(self.n)
-
-    @property
     def max_len(self) -> int:
         return int(self._ids.shape[1])
 
