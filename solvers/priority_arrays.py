@@ -1,18 +1,17 @@
-"""Token-priority graphs as flat arrays, for datasets of 10^5-10^6 windows.
+"""Token-priority graphs as the solvers read them: flat arrays of edges and SCCs.
 
-The same graphs as :class:`ntp_mechanics.model.tpg.TokenPriorityGraphs` (THEORY.md
-section 2), built without a Python object per node or edge: every edge ``y_i -> x_it``
-of ``G^(k_i)`` is encoded as one int64, deduplicated with :func:`numpy.unique`, and the
-strongly connected components of *all* graphs come from one call to
-:func:`scipy.sparse.csgraph.connected_components` on their disjoint union (the node
-``(k, v)`` is token v in ``G^(k)``).  Memory is proportional to the distinct edges
-plus one int64 per position of the dataset.
+A thin view of :class:`ntp_mechanics.model.sparse_tpg.SparsePriorityGraphs` (the graphs
+of THEORY.md section 2, built vectorised): the distinct edges ``(i, j, k)`` as one
+int64 array, the nodes ``(k, v)`` of every ``G^(k)`` and a global SCC id per node, plus
+the look-ups the column solvers need (the SCC of a token in ``G^(k)``, the SCC ends of
+every edge).  Memory is proportional to the distinct edges and nodes.
 
 Example
 -------
 >>> import numpy as np
->>> ids = np.array([[0, 1, 2], [1, 0, 2]]); mask = np.ones_like(ids, bool)
->>> pa = PriorityArrays.from_arrays(ids, mask, np.array([0, 1]), K=3)
+>>> from ntp_mechanics.model.dataset import Dataset
+>>> ds = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 0, 2), 1)])
+>>> pa = PriorityArrays.from_dataset(ds)
 >>> pa.edges.tolist()  # (i, j, k): 0 -> 1, 0 -> 2, 1 -> 0, 1 -> 2 in G^(2)
 [[0, 1, 2], [0, 2, 2], [1, 0, 2], [1, 2, 2]]
 >>> pa.cyclic.tolist()
@@ -25,10 +24,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.model.sparse_tpg import SparsePriorityGraphs
 
 __all__ = ["PriorityArrays"]
 
@@ -52,32 +50,14 @@ class PriorityArrays:
 
     @classmethod
     def from_dataset(cls, ds: Dataset) -> PriorityArrays:
-        ids, mask, label_mask = ds.padded()
-        labels = ids[np.arange(len(ids)), np.argmax(label_mask, axis=1)]
-        return cls.from_arrays(ids, mask, labels, ds.K)
+        return cls.from_graphs(SparsePriorityGraphs.from_dataset(ds))
 
     @classmethod
-    def from_arrays(
-        cls, ids: np.ndarray, mask: np.ndarray, labels: np.ndarray, K: int
-    ) -> PriorityArrays:
-        """From the padded layout: ``ids`` (n x T, query last), ``mask``, ``labels``."""
-        K64 = np.int64(K)
-        q = ids[:, -1].astype(np.int64)
-        y = np.asarray(labels, dtype=np.int64)
-        off = mask & (ids != y[:, None])
-        head = np.broadcast_to((q * K64 + y)[:, None], ids.shape)[off]
-        code = np.unique(head * K64 + ids[off])  # (k, i, j) in one int64, sorted
-        edges = np.stack([(code // K64) % K64, code % K64, code // (K64 * K64)], axis=1)
-        # nodes: the query itself, every label and every edge end, per query
-        ends = edges[:, 2] * K64 + edges[:, 1]  # (k, j): the edge heads are labels already
-        node_code = np.unique(np.concatenate([q * K64 + q, q * K64 + y, ends]))
-        src = np.searchsorted(node_code, edges[:, 2] * K64 + edges[:, 0])
-        dst = np.searchsorted(node_code, edges[:, 2] * K64 + edges[:, 1])
-        p = len(node_code)
-        A = sp.csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(p, p))
-        _, scc = connected_components(A, directed=True, connection="strong")
-        nodes = np.stack([node_code // K64, node_code % K64], axis=1)
-        return cls(K, edges, nodes, scc.astype(np.int64))
+    def from_graphs(cls, g: SparsePriorityGraphs) -> PriorityArrays:
+        """The solvers' view of :class:`~ntp_mechanics.model.sparse_tpg.SparsePriorityGraphs`."""
+        edges = np.stack([g.edge_src, g.edge_dst, g.edge_query], axis=1).astype(np.int64)
+        nodes = np.stack([g.node_query, g.node_token], axis=1).astype(np.int64)
+        return cls(g.K, edges, nodes, g.node_scc.astype(np.int64))
 
     def node_index(self, k: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Row of ``nodes`` for each ``(k, v)`` (the pairs must be nodes)."""
