@@ -34,14 +34,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
-from ntp_mechanics.solvers.backend import solve
-from ntp_mechanics.solvers.conic import loss_expression, newton_polish
 from ntp_mechanics.solvers.loss import CoordinateLoss, LogLoss
 from ntp_mechanics.solvers.subspaces import Subspace
 
@@ -204,6 +201,11 @@ def _backtrack(
 
 
 def _conic(cl: CoordinateLoss, dim: int, solver: str | None) -> tuple[np.ndarray, str]:
+    import cvxpy as cp  # the cross-check only: Newton never imports it
+
+    from ntp_mechanics.solvers.backend import solve
+    from ntp_mechanics.solvers.conic import loss_expression, newton_polish
+
     c = cp.Variable(dim)
     value, constraints = loss_expression(cl, c)
     prob = cp.Problem(cp.Minimize(value), constraints)

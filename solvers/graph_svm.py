@@ -44,7 +44,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import cvxpy as cp
 import networkx as nx
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
@@ -52,7 +51,6 @@ from scipy.linalg import cho_factor, cho_solve
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
 from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
-from ntp_mechanics.solvers.backend import solve
 from ntp_mechanics.solvers.subspaces import Subspace
 from ntp_mechanics.solvers.svm_dual import solve_dual
 
@@ -193,6 +191,8 @@ def _qp_solution(
     solver: str | None,
     S_fin: Subspace,
 ) -> GraphSVM:
+    import cvxpy as cp  # the conic paths only: the dual and column paths never import it
+
     E = ds.E
     t0 = time.perf_counter()
     if norm == "fro" and _independent(E):
@@ -221,6 +221,10 @@ def _independent(E: np.ndarray) -> bool:
 def _solve_scores(
     E: np.ndarray, tpg: TokenPriorityGraphs, cons: list[Edge], solver: str | None
 ) -> tuple[np.ndarray, np.ndarray, str]:
+    import cvxpy as cp
+
+    from ntp_mechanics.solvers.backend import solve
+
     # One score variable per (query, SCC); P maps them to (token, query) pairs.
     pairs, scc_var = [], {}
     for k, g in tpg.items():
@@ -277,6 +281,10 @@ def _solve_rowspace(
     E: np.ndarray, tpg: TokenPriorityGraphs, cons: list[Edge], norm: str, solver: str | None
 ) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
     """Returns W, the margin duals, the status and the duals of the cyclic equalities."""
+    import cvxpy as cp
+
+    from ntp_mechanics.solvers.backend import solve
+
     _, sv, Vt = np.linalg.svd(E, full_matrices=False)
     r = int(np.sum(sv > 1e-10 * sv[0]))
     U = Vt[:r].T  # d x r
@@ -364,7 +372,7 @@ def _infeasibility_cause(ds: Dataset, tpg: TokenPriorityGraphs, cons: list[Edge]
     for k in tpg:
         sub = TokenPriorityGraphs({k: tpg[k]})
         sub_cons = [c for c in cons if c[2] == k]
-        if sub_cons and _solve_rowspace(ds.E, sub, sub_cons, "fro", None)[2] == cp.INFEASIBLE:
+        if sub_cons and _solve_rowspace(ds.E, sub, sub_cons, "fro", None)[2] == "infeasible":
             return (
                 f"Graph-SVM infeasible: K={ds.K} embeddings of rank {rank} in d={ds.d} cannot "
                 f"order the priorities of query token {k} (linearly dependent embeddings)"
