@@ -160,16 +160,21 @@ def test_infeasible_message_names_the_cause(
     assert "infeasible" in err and "query token 2" in err
 
 
+@pytest.mark.parametrize(("method", "module", "name"), [
+    ("joint", "predictions", "graph_svm"),
+    ("columns", "column_predictions", "column_graph_svm"),
+])
 def test_inconclusive_exits_3(
+    method: str, module: str, name: str,
     write_json: Writer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ntp_mechanics.solvers.predictions
+    import importlib
 
     def fail(*args: object, **kwargs: object) -> None:
         raise InconclusiveError("certificate failed: gap 1e-2\nsecond line")
 
-    monkeypatch.setattr(ntp_mechanics.solvers.predictions, "graph_svm", fail)
-    code, _, err = _run(["predict", str(write_json(CHAIN))], capsys)
+    monkeypatch.setattr(importlib.import_module(f"ntp_mechanics.solvers.{module}"), name, fail)
+    code, _, err = _run(["predict", str(write_json(CHAIN)), "--method", method], capsys)
     assert code == 3 and "Traceback" not in err
     assert err.strip() == "ntp-mechanics: error: inconclusive: certificate failed: gap 1e-2"
 
