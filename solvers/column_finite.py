@@ -38,7 +38,7 @@ import numpy as np
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError
-from ntp_mechanics.solvers.column_svm import is_orthonormal
+from ntp_mechanics.solvers.column_svm import _is_identity, is_orthonormal
 from ntp_mechanics.solvers.finite import (
     CURVATURE_MIN,
     GRAD_TOL,
@@ -208,7 +208,7 @@ def column_finite_component(
         )
     if nblocks and not curv > CURVATURE_MIN:
         raise InconclusiveError(f"W_fin not certified: Hessian eigenvalue {curv:.2e} <= 0 on S_fin")
-    W = Z if np.array_equal(E, np.eye(ds.K)) else E.T @ Z @ E
+    W = Z if _is_identity(E) else E.T @ Z @ E
     status = f"newton by SCC ({nblocks} SCCs, {steps} steps)" if nblocks else "trivial"
     return FiniteComponent(W, total, sub, grad_norm, curv, status, time.perf_counter() - t0)
 

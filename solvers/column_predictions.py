@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.sparse_tpg import SparsePriorityGraphs
 from ntp_mechanics.solvers.column_finite import column_finite_component
-from ntp_mechanics.solvers.column_svm import column_graph_svm
+from ntp_mechanics.solvers.column_svm import _is_identity, column_graph_svm
 from ntp_mechanics.solvers.finite import FiniteComponent
 from ntp_mechanics.solvers.graph_svm import GraphSVM
 from ntp_mechanics.solvers.priority_arrays import PriorityArrays
@@ -92,10 +92,10 @@ class ColumnPredictions:
 
     def margins(self) -> np.ndarray:
         """``(e_i - e_j)^T W_svm e_k`` for every edge of :attr:`arrays` (in its order)."""
-        E = self.dataset.E
+        E, W = self.dataset.E, self.svm.W
+        Z = W if _is_identity(E) else E @ W @ E.T  # every margin is a difference of scores
         i, j, k = self.arrays.edges.T
-        Wq = self.svm.W @ E.T  # d x K: W e_k for every token
-        return np.einsum("ed,ed->e", E[i] - E[j], Wq.T[k])
+        return Z[i, k] - Z[j, k]
 
     def summary(self) -> dict[str, Any]:
         """Everything but the matrices and per-edge lists (for the ``.npz`` output)."""

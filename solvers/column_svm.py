@@ -57,6 +57,8 @@ def is_orthonormal(E: np.ndarray) -> bool:
     K, d = E.shape
     if K > d:
         return False
+    if _is_identity(E):  # one-hot: skip the K^2 d Gram matrix
+        return True
     return bool(np.max(np.abs(E @ E.T - np.eye(K))) <= ORTHO_TOL)
 
 
@@ -224,7 +226,10 @@ def column_graph_svm(
 
 
 def _is_identity(E: np.ndarray) -> bool:
-    return E.shape[0] == E.shape[1] and bool(np.all(E == np.eye(E.shape[0])))
+    K, d = E.shape
+    if K != d or np.count_nonzero(E) != K:
+        return False
+    return bool(np.all(np.diagonal(E) == 1.0))
 
 
 def _column_ok(part: np.ndarray) -> bool:
