@@ -96,4 +96,7 @@ def require(need: int, what: str, fits: str = "") -> None:
 
 
 def _gib(x: float) -> str:
-    return f"{x / 2**30:.1f} GiB"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if x >= size:
+            return f"{x / size:.1f} {unit}"
+    return f"{int(x)} bytes"

@@ -88,9 +88,10 @@ def _columns(ds: Any, args: argparse.Namespace, npz: bool, bar: _Progress) -> tu
 
     T = ds.max_len
     need = column_bytes(ds.n, T, ds.K, json_out=not npz)
-    hint = "write --out PRED.npz" if not npz and column_bytes(ds.n, T, ds.K) < need / 2 else (
-        f"at most {_fit_windows(lambda n: column_bytes(n, T, ds.K, json_out=not npz))} "
-        "windows would fit")
+    fit = _fit_windows(lambda n: column_bytes(n, T, ds.K, json_out=not npz))
+    hint = f"at most {fit} windows would fit"
+    if not npz and _fits(column_bytes(ds.n, T, ds.K)):
+        hint += ", or all of them with --out PRED.npz"
     require(need, f"predict on {ds.n} windows (K = {ds.K}, T = {T})", hint)
     pred = predict_columns(ds, workers=args.workers, scheduler=args.scheduler,
                            progress=bar.update)
@@ -126,6 +127,12 @@ def _joint(ds: Any, args: argparse.Namespace, npz: bool) -> tuple:
                                                             "acyclic_edges", "cyclic_edges")}
         return pred, summary, arrays
     return pred, obj, None
+
+
+def _fits(need: int) -> bool:
+    from ntp_mechanics.solvers.memory import HEADROOM, available_bytes
+
+    return need <= HEADROOM * available_bytes()
 
 
 def _fit_windows(need: Any) -> int:
