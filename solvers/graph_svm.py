@@ -51,6 +51,7 @@ from scipy.linalg import cho_factor, cho_solve
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
 from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
+from ntp_mechanics.solvers.feasibility import infeasible_query
 from ntp_mechanics.solvers.subspaces import Subspace
 from ntp_mechanics.solvers.svm_dual import solve_dual
 
@@ -159,6 +160,10 @@ def graph_svm(
     cons = reduced_constraints(tpg)
     if not cons:  # fact F2's trivial direction: only equalities, W = 0 is optimal
         return GraphSVM(np.zeros((ds.d, ds.d)), norm, (), np.zeros(0), "none", "trivial", 0.0)
+    if not _independent(E):  # fact F1: may be infeasible; a certified screen decides fast
+        cert = infeasible_query(ds)
+        if cert is not None:
+            raise InfeasibleError(cert.message(ds.K, ds.d, int(np.linalg.matrix_rank(E))))
     S_fin = S_fin if S_fin is not None else Subspace.cyclic(E, tpg)
     dual_applies = norm == "fro" and _independent(E)
     if method == "dual" and not dual_applies:

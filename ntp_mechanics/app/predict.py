@@ -105,7 +105,9 @@ def _joint(ds: Any, args: argparse.Namespace, npz: bool) -> tuple:
     from ntp_mechanics.solvers.memory import joint_bytes, require
 
     T, d = ds.max_len, ds.d
-    sizes = SparsePriorityGraphs.from_dataset(ds).scc_sizes
+    graphs = SparsePriorityGraphs.from_dataset(ds)
+    _screen(ds, graphs)
+    sizes = graphs.scc_sizes
     dim_fin = int((sizes - 1).clip(0).sum())  # generators of S_fin: an upper bound
     need = joint_bytes(ds.n, T, d, dim_fin, json_out=not npz)
     fit = _fit_windows(lambda n: joint_bytes(n, T, d, dim_fin, json_out=not npz))
@@ -127,6 +129,22 @@ def _joint(ds: Any, args: argparse.Namespace, npz: bool) -> tuple:
                                                             "acyclic_edges", "cyclic_edges")}
         return pred, summary, arrays
     return pred, obj, None
+
+
+def _screen(ds: Any, graphs: Any) -> None:
+    """Dependent embeddings: an infeasible query ends the run before any allocation."""
+    import numpy as np
+
+    from ntp_mechanics.model.errors import InfeasibleError
+    from ntp_mechanics.solvers.feasibility import infeasible_query
+    from ntp_mechanics.solvers.graph_svm import _independent
+    from ntp_mechanics.solvers.priority_arrays import PriorityArrays
+
+    if _independent(ds.E):
+        return
+    cert = infeasible_query(ds, PriorityArrays.from_graphs(graphs))
+    if cert is not None:
+        raise InfeasibleError(cert.message(ds.K, ds.d, int(np.linalg.matrix_rank(ds.E))))
 
 
 def _fits(need: int) -> bool:
