@@ -174,6 +174,13 @@ def graph_svm(
             return sol
         if method == "dual":
             raise InconclusiveError(f"Graph-SVM certificate failed: {sol.certificate}")
+    if method == "auto" and norm == "fro" and not dual_applies:
+        from ntp_mechanics.solvers.constraint_generation import generated_graph_svm
+
+        try:  # dependent embeddings: constraint generation, the QP only if it fails
+            return generated_graph_svm(ds)
+        except InconclusiveError:
+            pass
     return _qp_solution(ds, tpg, cons, norm, solver, S_fin)
 
 
