@@ -268,3 +268,10 @@ def test_columns_need_orthonormal(write_json: Writer, capsys: pytest.CaptureFixt
     code, _, err = _run(["predict", str(write_json(ds)), "--method", "columns"], capsys)
     _assert_one_line_error(code, err)
     assert "orthonormal" in err
+
+
+def test_workers_must_be_positive(write_json: Writer, capsys: pytest.CaptureFixture[str]
+                                  ) -> None:
+    code, _, err = _run(["predict", str(write_json(CYCLE)), "--workers", "0"], capsys)
+    _assert_one_line_error(code, err)
+    assert "--workers" in err
