@@ -49,6 +49,7 @@ from ntp_mechanics.solvers.priority_arrays import PriorityArrays
 
 __all__ = ["ColumnLoss", "ColumnSubspace", "column_finite_component"]
 
+CHUNK_ENTRIES = 1 << 21  # Hessian rows are accumulated in dense blocks of this many entries
 MAX_STEP = 4.0  # trust radius of a Newton step, in score units (attention ratio e^4)
 
 
@@ -122,9 +123,14 @@ class ColumnLoss:
     def value_grad_hess(self, c: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         L, g, p, wr = self._parts(c)
         # Hessian in z: sum_i c_i (diag p_i - p_i p_i^T) / N (dense GEMM), then B^T H B
-        P = np.zeros((len(self.label), self.m))
-        P[self.row, self.tok] = p
-        Hz = np.diag(np.bincount(self.tok, wr * p, self.m)) - (P * self.weight[:, None]).T @ P
+        Hz = np.diag(np.bincount(self.tok, wr * p, self.m))
+        step = max(1, CHUNK_ENTRIES // self.m)  # dense blocks of at most CHUNK_ENTRIES
+        for lo in range(0, len(self.label), step):
+            hi = min(lo + step, len(self.label))
+            a, b = self.indptr[lo], self.indptr[hi]
+            P = np.zeros((hi - lo, self.m))
+            P[self.row[a:b] - lo, self.tok[a:b]] = p[a:b]
+            Hz -= (P * self.weight[lo:hi, None]).T @ P
         H = self.B.T @ Hz @ self.B
         return L, self.B.T @ g, (H + H.T) / 2
 

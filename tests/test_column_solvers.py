@@ -213,3 +213,15 @@ def test_column_subspace_projection() -> None:
     B = np.zeros((3, 3))
     B[0, 2], B[1, 2] = 1 / np.sqrt(2), -1 / np.sqrt(2)
     assert np.allclose(P, np.sum(W * B) * B)
+
+
+def test_hessian_chunks_do_not_change_w_fin(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ntp_mechanics.solvers.column_finite as cf
+
+    ds = Dataset.from_arrays(np.eye(4), [((0, 1, 2, 3), 0), ((1, 0, 3), 1), ((2, 0, 1, 3), 2),
+                                         ((0, 2, 3), 0), ((1, 2, 3), 2)], counts=[1, 2, 1, 3, 1])
+    whole = column_finite_component(ds)
+    monkeypatch.setattr(cf, "CHUNK_ENTRIES", 1)  # one row per dense block
+    chunked = column_finite_component(ds)
+    assert whole.subspace.dim >= 2 and np.linalg.norm(whole.W) > 0.1  # premise
+    assert np.max(np.abs(whole.W - chunked.W)) <= 1e-12
