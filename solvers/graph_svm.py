@@ -227,7 +227,11 @@ def _qp_solution(
 
 def _independent(E: np.ndarray) -> bool:
     K, d = E.shape
-    return K <= d and np.linalg.cond(E @ E.T) <= COND_MAX
+    if K > d:
+        return False
+    if K == d and np.count_nonzero(E) == K and np.all(np.diagonal(E) == 1.0):
+        return True  # one-hot: skip the K^2 d Gram matrix
+    return bool(np.linalg.cond(E @ E.T) <= COND_MAX)
 
 
 def _solve_scores(

@@ -111,8 +111,10 @@ def _joint(ds: Any, args: argparse.Namespace, npz: bool) -> tuple:
     dim_fin = int((sizes - 1).clip(0).sum())  # generators of S_fin: an upper bound
     need = joint_bytes(ds.n, T, d, dim_fin, json_out=not npz)
     fit = _fit_windows(lambda n: joint_bytes(n, T, d, dim_fin, json_out=not npz))
+    hint = (f"at most {fit} windows would fit" if fit else
+            "the basis of S_fin alone does not fit")
     require(need, f"predict on {ds.n} windows (K = {ds.K}, d = {d}, dim S_fin <= {dim_fin})",
-            f"at most {fit} windows would fit, or use orthonormal (one-hot) embeddings")
+            f"{hint}; orthonormal (one-hot) embeddings take the column path")
     from ntp_mechanics.solvers.predictions import predict
 
     pred = predict(ds, nuclear=args.nuclear)
