@@ -42,6 +42,7 @@ from ntp_mechanics.solvers.column_svm import _is_identity, is_orthonormal
 from ntp_mechanics.solvers.finite import (
     CURVATURE_MIN,
     GRAD_TOL,
+    MAX_STEP,
     FiniteComponent,
     damped_newton,
 )
@@ -50,7 +51,6 @@ from ntp_mechanics.solvers.priority_arrays import PriorityArrays
 __all__ = ["ColumnLoss", "ColumnSubspace", "column_finite_component"]
 
 CHUNK_ENTRIES = 1 << 21  # Hessian rows are accumulated in dense blocks of this many entries
-MAX_STEP = 4.0  # trust radius of a Newton step, in score units (attention ratio e^4)
 
 
 @dataclass(frozen=True)

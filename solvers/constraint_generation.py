@@ -37,7 +37,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
-from scipy.sparse.linalg import LinearOperator, cg
+from scipy.sparse.linalg import LinearOperator, cg, lsqr
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
@@ -136,8 +136,12 @@ def _solve(op: FactoredOperator, r: int, mu0: np.ndarray) -> np.ndarray:
     res = minimize(fun, mu0, jac=True, method="L-BFGS-B", bounds=bounds,
                    options=dict(maxiter=20000, maxcor=20, ftol=1e-15, gtol=1e-11))
     mu = res.x
-    if np.linalg.norm(mu) > DIVERGED or res.fun < -DIVERGED:
+    if res.fun < -DIVERGED or np.linalg.norm(mu[:r]) > DIVERGED:
         _raise_infeasible(op, mu, r)
+    rows = np.stack([op.i, op.j, op.k], axis=1)
+    cyc_op = FactoredOperator(op.E, rows[r:]) if n > r else None
+    mu = _canonical(cyc_op, mu, r)
+    start = mu
     free = np.ones(n - r, dtype=bool)
     S = np.r_[mu[:r] - (op.margins(mu)[:r] - 1.0) > 0, free]
     for _ in range(ACTIVE_MAX_ITER):
@@ -150,13 +154,37 @@ def _solve(op: FactoredOperator, r: int, mu0: np.ndarray) -> np.ndarray:
 
         Q = LinearOperator((len(idx), len(idx)), matvec=matvec, dtype=float)
         y, _ = cg(Q, b[idx], x0=mu[idx], rtol=1e-13, atol=0.0, maxiter=20 * len(idx) + 100)
+        if not np.all(np.isfinite(y)):  # a singular system CG could not solve: keep mu
+            break
         mu = np.zeros(n)
         mu[idx] = y
+        mu = _canonical(cyc_op, mu, r)
         S_new = np.r_[mu[:r] - (op.margins(mu)[:r] - 1.0) > 0, free]
         if np.array_equal(S_new, S):
             break
         S = S_new
+    if not np.all(np.isfinite(mu)) or np.linalg.norm(mu) > DIVERGED:
+        return start  # the active-set solves broke down: keep L-BFGS-B's point
     return mu
+
+
+def _canonical(cyc_op: FactoredOperator | None, mu: np.ndarray, r: int) -> np.ndarray:
+    """The same ``Σ ν A_c`` with the minimum-norm ``ν``.
+
+    With dependent embeddings the cyclic rows are linearly dependent: their multipliers
+    can drift along the null space without changing anything (and overflow the
+    active-set solves).  LSQR from zero returns the minimum-norm representative.
+    """
+    if cyc_op is None:
+        return mu
+    d = cyc_op.E.shape[1]
+    nu = mu[r:]
+    C = LinearOperator((d * d, len(nu)), dtype=float,
+                       matvec=lambda v: cyc_op.W(np.ravel(v)).ravel(),
+                       rmatvec=lambda m: cyc_op.margins_of(np.reshape(m, (d, d))))
+    target = cyc_op.W(nu).ravel()
+    nu_min = lsqr(C, target, atol=1e-15, btol=1e-15, iter_lim=10 * len(nu) + 100)[0]
+    return np.r_[mu[:r], nu_min]
 
 
 def _raise_infeasible(op: FactoredOperator, mu: np.ndarray, r: int) -> None:

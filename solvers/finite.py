@@ -49,6 +49,7 @@ GRAD_TOL = 1e-8  # ||grad L_fin|| on S_fin at a certified W_fin
 CURVATURE_MIN = 0.0  # smallest Hessian eigenvalue on S_fin must exceed this (fact F7)
 METHODS = ("newton", "conic")
 NEWTON_MAX_ITER = 200
+MAX_STEP = 4.0  # trust radius of a Newton step (Frobenius; score units for unit-norm E)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def finite_component(
         return FiniteComponent(zero, cl.value(np.zeros(0)), S_fin, 0.0, np.inf, "trivial", 0.0)
     t0 = time.perf_counter()
     if method == "newton":
-        c_opt, steps = damped_newton(cl, np.zeros(S_fin.dim))
+        c_opt, steps = damped_newton(cl, np.zeros(S_fin.dim), max_step=MAX_STEP)
         status = f"newton ({steps} steps)"
     else:
         c_opt, status = _conic(cl, S_fin.dim, solver)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from ntp_mechanics.kernel.fact_support import fact_datasets
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.column_finite import ColumnSubspace, column_finite_component
 from ntp_mechanics.solvers.column_predictions import predict_columns
 from ntp_mechanics.solvers.column_svm import (
@@ -30,11 +31,17 @@ from ntp_mechanics.solvers.column_svm import (
     is_orthonormal,
     solve_column,
 )
-from ntp_mechanics.solvers.finite import finite_component
+from ntp_mechanics.solvers.finite import (
+    GRAD_TOL,
+    damped_newton,
+    finite_component,
+    reduced_keep_mask,
+)
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.loss import LogLoss
 from ntp_mechanics.solvers.predictions import predict
 from ntp_mechanics.solvers.priority_arrays import PriorityArrays
+from ntp_mechanics.solvers.subspaces import Subspace
 from ntp_mechanics.strategies import corpus_datasets
 
 REL_TOL = 1e-4  # the joint QP/dual's own accuracy
@@ -118,6 +125,8 @@ def test_column_finite_matches_joint(ds: Dataset, seed: int) -> None:
     assert col.subspace.dim == joint.subspace.dim
     assert np.max(np.abs(col.W - joint.W)) <= 1e-7
     assert abs(col.L_star - joint.L_star) <= 1e-9
+    if joint.subspace.dim:  # the Hessian on S_fin is block diagonal over the columns
+        assert abs(col.min_curvature - joint.min_curvature) <= 1e-8 * max(1.0, joint.min_curvature)
     P = col.subspace.project(joint.subspace.basis.sum(axis=0)) if joint.subspace.dim else 0
     assert np.allclose(P, joint.subspace.basis.sum(axis=0) if joint.subspace.dim else 0)
 
@@ -152,6 +161,29 @@ def test_not_orthonormal_refused() -> None:
         column_graph_svm(ds)
 
 
+def test_real_text_column_needs_the_trust_radius() -> None:
+    """Windows of one query cut from real text (the embedded corpus, characters, T = 32):
+    the reduced loss is nearly flat in some directions, an uncapped Newton step
+    saturates the attention and Newton cannot come back (the premise, checked here).
+    Both solvers, with their trust radius, must certify and agree."""
+    from ntp_mechanics.corpora.build import build_corpus
+    from ntp_mechanics.corpora.text import embedded_documents
+
+    c = build_corpus(list(embedded_documents()), unit="char", window=32, held_out=0.0)
+    ds, k = c.train, c.vocabulary.index("E")
+    keep = ds.query_tokens == k
+    sub = Dataset.from_matrix(ds.E, ds.token_matrix[keep], ds.lengths[keep], ds.labels[keep],
+                              ds.counts[keep])
+    S = Subspace.cyclic(sub.E, TokenPriorityGraphs.from_dataset(sub))
+    cl = LogLoss(sub, reduced_keep_mask(sub, TokenPriorityGraphs.from_dataset(sub))
+                 ).in_basis(S.basis)
+    c, _ = damped_newton(cl, np.zeros(S.dim), max_step=None)
+    assert np.linalg.norm(cl.value_grad(c)[1]) > GRAD_TOL  # premise: uncapped Newton fails
+    col, joint = column_finite_component(sub), finite_component(sub)
+    assert col.subspace.dim == joint.subspace.dim > 10
+    assert np.max(np.abs(col.W - joint.W)) <= 1e-6 and abs(col.L_star - joint.L_star) <= 1e-9
+
+
 # -- the certificates' teeth -------------------------------------------------------------
 CHAIN = Dataset.from_arrays(np.eye(4), [((0, 1, 2, 3), 0), ((1, 2, 3), 1), ((2, 3), 2),
                                         ((1, 0, 3), 1)])
@@ -174,9 +206,13 @@ def test_column_certificate_passes_and_rejects_perturbations() -> None:
     parts = np.array([_column_parts(p, s, lam) for p, (s, lam, _) in
                       zip(problems, sols, strict=True)])
     assert _certificate(parts, Z, pa).ok
-    # a margin short by 1e-4 on an original edge
+    # a margin short by 1e-4 on an original acyclic edge (its whole SCC moved, so the
+    # cyclic equalities still hold)
+    i, _, k = pa.edges[~pa.cyclic][0]
+    scc = pa.scc_of(np.array([k]), np.array([i]))[0]
+    members = pa.nodes[(pa.scc == scc), 1]
     bad = Z.copy()
-    bad[pa.edges[~pa.cyclic][0, 0], pa.edges[~pa.cyclic][0, 2]] -= 1e-4
+    bad[members, k] -= 1e-4
     assert not _certificate(parts, bad, pa).ok
     # a scaled solution: feasible but not optimal (gap and stationarity)
     p, (s, lam, _) = problems[0], sols[0]
@@ -186,6 +222,15 @@ def test_column_certificate_passes_and_rejects_perturbations() -> None:
     flipped = lam.copy()
     flipped[np.argmax(flipped)] *= -1
     assert not _certificate(np.array([_column_parts(p, s, flipped)]), Z, pa).ok
+
+
+def test_column_min_curvature_is_the_joint_one() -> None:
+    """An SCC of three tokens: a block of dimension 2, whose smallest eigenvalue counts."""
+    ds = Dataset.from_arrays(np.eye(4), [((0, 1, 3), 0), ((1, 2, 3), 1), ((2, 0, 3), 2),
+                                         ((0, 2, 3), 0), ((1, 0, 3), 1)], counts=[1, 3, 1, 2, 1])
+    col, joint = column_finite_component(ds), finite_component(ds)
+    assert col.subspace.dim == 2 and "1 SCCs" in col.status  # premise: one 2-dim block
+    assert abs(col.min_curvature - joint.min_curvature) <= 1e-10
 
 
 def test_column_finite_rejects_early_stop(monkeypatch: pytest.MonkeyPatch) -> None:
