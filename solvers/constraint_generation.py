@@ -196,10 +196,13 @@ def _raise_infeasible(op: FactoredOperator, mu: np.ndarray, r: int) -> None:
     resid = float(np.linalg.norm(W))
     scale_e = float(np.max(np.linalg.norm(op.E, axis=1))) ** 2
     if y.sum() >= 1e-6 and resid <= 1e-6 * scale_e * max(y.sum(), 1.0):
+        K, d = op.E.shape
+        rank = int(np.linalg.matrix_rank(op.E))
         raise InfeasibleError(
-            f"Graph-SVM infeasible: the priority constraints of all query tokens at once "
-            f"cannot be met (linearly dependent embeddings: {int(np.sum(y > 1e-9))} margin "
-            f"constraints combine to 0 with weight {y.sum():.3g}, residual {resid:.1e})")
+            f"Graph-SVM infeasible: K={K} embeddings of rank {rank} in d={d} cannot meet the "
+            f"priority constraints of all query tokens at once (linearly dependent "
+            f"embeddings: {int(np.sum(y > 1e-9))} margin constraints combine to 0 with "
+            f"weight {y.sum():.3g}, residual {resid:.1e})")
     raise InconclusiveError("Graph-SVM dual diverged without an infeasibility certificate")
 
 
