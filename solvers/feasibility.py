@@ -29,6 +29,7 @@ Example
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,12 +71,29 @@ class FarkasCertificate:
         )
 
 
+_SCREENED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def infeasible_query(ds: Dataset, pa: PriorityArrays | None = None) -> FarkasCertificate | None:
     """A verified certificate for the first query whose constraints cannot hold, or None.
 
     Queries are screened from the one with most acyclic edges down (the likeliest to
-    fail); the screen stops at the first certified failure.
+    fail); the screen stops at the first certified failure.  The answer is remembered
+    for the dataset object (a command screens before it allocates, the solver again).
     """
+    try:
+        return _SCREENED[ds]
+    except (KeyError, TypeError):
+        pass
+    out = _screen(ds, pa)
+    try:
+        _SCREENED[ds] = out
+    except TypeError:  # not weakly referenceable: nothing remembered
+        pass
+    return out
+
+
+def _screen(ds: Dataset, pa: PriorityArrays | None) -> FarkasCertificate | None:
     pa = pa or PriorityArrays.from_dataset(ds)
     E = ds.E
     scale = float(np.max(np.linalg.norm(E, axis=1)))

@@ -49,7 +49,7 @@ GRAD_TOL = 1e-8  # ||grad L_fin|| on S_fin at a certified W_fin
 CURVATURE_MIN = 0.0  # smallest Hessian eigenvalue on S_fin must exceed this (fact F7)
 METHODS = ("newton", "conic")
 NEWTON_MAX_ITER = 200
-MAX_STEP = 4.0  # trust radius of a Newton step (Frobenius; score units for unit-norm E)
+MAX_STEP = 16.0  # trust radius of a Newton step (Frobenius; score units for unit-norm E)
 
 
 @dataclass(frozen=True)
