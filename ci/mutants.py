@@ -66,8 +66,8 @@ MUTANTS = [
     ),
     dict(
         id="conic-log-m", area="solvers", file="solvers/conic.py",
-        original="    value = w @ (u - Ay @ c - np.array(y_offs)) / loss.n",
-        replacement="    value = w @ (u - Ay @ c) / loss.n",
+        original="    value = w @ (u - Ay @ c - np.array(y_offs))",
+        replacement="    value = w @ (u - Ay @ c)",
         description="the exponential-cone loss drops its log m_i term",
         tests=[CERT + "::test_conic_loss_equals_exact_loss"],
     ),
@@ -130,7 +130,7 @@ MUTANTS = [
     ),
     dict(
         id="conic-merge-weight", area="solvers", file="solvers/conic.py",
-        original="            groups[key][0] += 1",
+        original="            groups[key][0] += loss.w[i]",
         replacement="            groups[key][0] += 0",
         description="identical samples merged without their weight",
         tests=[CERT + "::test_conic_loss_equals_exact_loss"],
@@ -707,5 +707,48 @@ MUTANTS = [
         replacement="L_new <= L - 1e-4 * t * slope",
         description="Armijo's sufficient-decrease test with the slope's sign flipped",
         tests=["tests/test_fast_solvers.py"],
+    ),
+    # -- vocabulary scale: column solvers, feasibility screen, constraint generation ----
+    dict(
+        id="column-cert-margin", area="solvers", file="solvers/column_svm.py",
+        original="float(np.max(1.0 - m[~cyc], initial=0.0)))",
+        replacement="0.0)",
+        description="the column Graph-SVM certificate skips the acyclic margins",
+        tests=["tests/test_column_solvers.py"],
+    ),
+    dict(
+        id="column-fin-curvature-largest", area="solvers", file="solvers/column_finite.py",
+        original="curv = min(curv, float(np.linalg.eigvalsh(H)[0]))",
+        replacement="curv = min(curv, float(np.linalg.eigvalsh(H)[-1]))",
+        description="the column W_fin certificate checks the largest Hessian eigenvalue",
+        tests=["tests/test_column_solvers.py"],
+    ),
+    dict(
+        id="column-fin-no-trust-radius", area="solvers", file="solvers/column_finite.py",
+        original="max_step=MAX_STEP)",
+        replacement="max_step=None)",
+        description="column Newton without its trust radius (saturates on light samples)",
+        tests=["tests/test_column_solvers.py"],
+    ),
+    dict(
+        id="farkas-residual-unchecked", area="solvers", file="solvers/feasibility.py",
+        original="self.total >= MIN_CERT and self.residual <= MAX_RESIDUAL",
+        replacement="self.total >= MIN_CERT",
+        description="an infeasibility certificate whose rows do not cancel is accepted",
+        tests=["tests/test_feasibility.py"],
+    ),
+    dict(
+        id="generation-no-new-rows", area="solvers", file="solvers/constraint_generation.py",
+        original="        work = np.vstack([work, add])\n",
+        replacement="        work = np.vstack([work, add[:0]])\n",
+        description="constraint generation never adds the violated edges",
+        tests=["tests/test_constraint_generation.py"],
+    ),
+    dict(
+        id="fin-no-trust-radius", area="solvers", file="solvers/finite.py",
+        original="np.zeros(S_fin.dim), max_step=MAX_STEP)",
+        replacement="np.zeros(S_fin.dim), max_step=None)",
+        description="joint Newton without its trust radius (saturates on real text)",
+        tests=["tests/test_column_solvers.py"],
     ),
 ]

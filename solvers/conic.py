@@ -54,9 +54,9 @@ def loss_expression(cl: CoordinateLoss, c: cp.Variable) -> tuple[cp.Expression, 
             continue  # only label positions kept: -log p = 0
         key = (int(loss.ids[i, -1]), label, tuple(sorted(counts.items())))
         if key in groups:
-            groups[key][0] += 1
+            groups[key][0] += loss.w[i]
         else:
-            groups[key] = [1, i, t_of, counts, label]
+            groups[key] = [loss.w[i], i, t_of, counts, label]
     if not groups:
         return cp.Constant(0.0), []
     rows, offs, owner, y_rows, y_offs, weights = [], [], [], [], [], []
@@ -72,7 +72,7 @@ def loss_expression(cl: CoordinateLoss, c: cp.Variable) -> tuple[cp.Expression, 
     S = sp.csr_matrix((np.ones(len(owner)), (owner, np.arange(len(owner)))))
     u = cp.Variable(len(groups))  # u_g >= LSE of group g
     epigraph = S @ cp.exp(A @ c + np.array(offs) - S.T @ u) <= 1
-    value = w @ (u - Ay @ c - np.array(y_offs)) / loss.n
+    value = w @ (u - Ay @ c - np.array(y_offs))  # w: the groups' summed sample weights
     return value, [epigraph]
 
 

@@ -34,14 +34,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import cvxpy as cp
 import numpy as np
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
-from ntp_mechanics.solvers.backend import solve
-from ntp_mechanics.solvers.conic import loss_expression, newton_polish
 from ntp_mechanics.solvers.loss import CoordinateLoss, LogLoss
 from ntp_mechanics.solvers.subspaces import Subspace
 
@@ -52,6 +49,7 @@ GRAD_TOL = 1e-8  # ||grad L_fin|| on S_fin at a certified W_fin
 CURVATURE_MIN = 0.0  # smallest Hessian eigenvalue on S_fin must exceed this (fact F7)
 METHODS = ("newton", "conic")
 NEWTON_MAX_ITER = 200
+MAX_STEP = 16.0  # trust radius of a Newton step (Frobenius; score units for unit-norm E)
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ def finite_component(
         return FiniteComponent(zero, cl.value(np.zeros(0)), S_fin, 0.0, np.inf, "trivial", 0.0)
     t0 = time.perf_counter()
     if method == "newton":
-        c_opt, steps = damped_newton(cl, np.zeros(S_fin.dim))
+        c_opt, steps = damped_newton(cl, np.zeros(S_fin.dim), max_step=MAX_STEP)
         status = f"newton ({steps} steps)"
     else:
         c_opt, status = _conic(cl, S_fin.dim, solver)
@@ -145,13 +143,18 @@ def certify_finite(cl: CoordinateLoss, c: np.ndarray) -> tuple[float, float, flo
 
 
 def damped_newton(
-    cl: CoordinateLoss, c0: np.ndarray, max_iter: int = NEWTON_MAX_ITER
+    cl: CoordinateLoss, c0: np.ndarray, max_iter: int = NEWTON_MAX_ITER,
+    max_step: float | None = None,
 ) -> tuple[np.ndarray, int]:
     """Newton's method with Armijo backtracking on ``L``, then on the gradient norm.
 
     Far from the minimiser the loss decides the step; once the loss stops resolving
     decrease (fp64 round-off near the optimum) backtracking on the gradient norm takes
     over, so the iterate reaches the gradient tolerance the certificate demands.
+    ``max_step`` caps the length of a Newton step (a trust radius): where some samples
+    weigh little (counts of merged windows) the Hessian is nearly singular far from
+    the minimiser and an uncapped step saturates the attention, where the loss is
+    linear and Newton cannot come back.
 
     Returns
     -------
@@ -167,6 +170,9 @@ def damped_newton(
             step = np.linalg.solve(H, -g)
         except np.linalg.LinAlgError:
             step = np.linalg.lstsq(H, -g, rcond=None)[0]
+        size = float(np.linalg.norm(step))
+        if max_step is not None and size > max_step:
+            step *= max_step / size
         c_new = _backtrack(cl, c, step, L, g, gn)
         if c_new is None:
             return c, it
@@ -196,6 +202,11 @@ def _backtrack(
 
 
 def _conic(cl: CoordinateLoss, dim: int, solver: str | None) -> tuple[np.ndarray, str]:
+    import cvxpy as cp  # the cross-check only: Newton never imports it
+
+    from ntp_mechanics.solvers.backend import solve
+    from ntp_mechanics.solvers.conic import loss_expression, newton_polish
+
     c = cp.Variable(dim)
     value, constraints = loss_expression(cl, c)
     prob = cp.Problem(cp.Minimize(value), constraints)

@@ -44,7 +44,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import cvxpy as cp
 import networkx as nx
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
@@ -52,7 +51,7 @@ from scipy.linalg import cho_factor, cho_solve
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
 from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
-from ntp_mechanics.solvers.backend import solve
+from ntp_mechanics.solvers.feasibility import infeasible_query
 from ntp_mechanics.solvers.subspaces import Subspace
 from ntp_mechanics.solvers.svm_dual import solve_dual
 
@@ -161,6 +160,10 @@ def graph_svm(
     cons = reduced_constraints(tpg)
     if not cons:  # fact F2's trivial direction: only equalities, W = 0 is optimal
         return GraphSVM(np.zeros((ds.d, ds.d)), norm, (), np.zeros(0), "none", "trivial", 0.0)
+    if not _independent(E):  # fact F1: may be infeasible; a certified screen decides fast
+        cert = infeasible_query(ds)
+        if cert is not None:
+            raise InfeasibleError(cert.message(ds.K, ds.d, int(np.linalg.matrix_rank(E))))
     S_fin = S_fin if S_fin is not None else Subspace.cyclic(E, tpg)
     dual_applies = norm == "fro" and _independent(E)
     if method == "dual" and not dual_applies:
@@ -171,6 +174,13 @@ def graph_svm(
             return sol
         if method == "dual":
             raise InconclusiveError(f"Graph-SVM certificate failed: {sol.certificate}")
+    if method == "auto" and norm == "fro" and not dual_applies:
+        from ntp_mechanics.solvers.constraint_generation import generated_graph_svm
+
+        try:  # dependent embeddings: constraint generation, the QP only if it fails
+            return generated_graph_svm(ds)
+        except InconclusiveError:
+            pass
     return _qp_solution(ds, tpg, cons, norm, solver, S_fin)
 
 
@@ -193,6 +203,8 @@ def _qp_solution(
     solver: str | None,
     S_fin: Subspace,
 ) -> GraphSVM:
+    import cvxpy as cp  # the conic paths only: the dual and column paths never import it
+
     E = ds.E
     t0 = time.perf_counter()
     if norm == "fro" and _independent(E):
@@ -215,12 +227,20 @@ def _qp_solution(
 
 def _independent(E: np.ndarray) -> bool:
     K, d = E.shape
-    return K <= d and np.linalg.cond(E @ E.T) <= COND_MAX
+    if K > d:
+        return False
+    if K == d and np.count_nonzero(E) == K and np.all(np.diagonal(E) == 1.0):
+        return True  # one-hot: skip the K^2 d Gram matrix
+    return bool(np.linalg.cond(E @ E.T) <= COND_MAX)
 
 
 def _solve_scores(
     E: np.ndarray, tpg: TokenPriorityGraphs, cons: list[Edge], solver: str | None
 ) -> tuple[np.ndarray, np.ndarray, str]:
+    import cvxpy as cp
+
+    from ntp_mechanics.solvers.backend import solve
+
     # One score variable per (query, SCC); P maps them to (token, query) pairs.
     pairs, scc_var = [], {}
     for k, g in tpg.items():
@@ -277,6 +297,10 @@ def _solve_rowspace(
     E: np.ndarray, tpg: TokenPriorityGraphs, cons: list[Edge], norm: str, solver: str | None
 ) -> tuple[np.ndarray, np.ndarray, str, np.ndarray]:
     """Returns W, the margin duals, the status and the duals of the cyclic equalities."""
+    import cvxpy as cp
+
+    from ntp_mechanics.solvers.backend import solve
+
     _, sv, Vt = np.linalg.svd(E, full_matrices=False)
     r = int(np.sum(sv > 1e-10 * sv[0]))
     U = Vt[:r].T  # d x r
@@ -364,7 +388,7 @@ def _infeasibility_cause(ds: Dataset, tpg: TokenPriorityGraphs, cons: list[Edge]
     for k in tpg:
         sub = TokenPriorityGraphs({k: tpg[k]})
         sub_cons = [c for c in cons if c[2] == k]
-        if sub_cons and _solve_rowspace(ds.E, sub, sub_cons, "fro", None)[2] == cp.INFEASIBLE:
+        if sub_cons and _solve_rowspace(ds.E, sub, sub_cons, "fro", None)[2] == "infeasible":
             return (
                 f"Graph-SVM infeasible: K={ds.K} embeddings of rank {rank} in d={ds.d} cannot "
                 f"order the priorities of query token {k} (linearly dependent embeddings)"

@@ -27,8 +27,10 @@ __all__ = ["CoordinateLoss", "LogLoss"]
 
 
 class LogLoss:
-    """``L(W)`` of a dataset; ``keep`` (n x T bool, on the padded layout) restricts
-    each sample to a subset of its positions, which gives the reduced loss ``L_fin``."""
+    """``L(W) = sum_i c_i loss_i / sum_i c_i`` of a dataset (``c = ds.counts``, the
+    multiplicities of merged duplicate samples); ``keep`` (n x T bool, on the padded
+    layout) restricts each sample to a subset of its positions, which gives the reduced
+    loss ``L_fin``."""
 
     def __init__(self, ds: Dataset, keep: np.ndarray | None = None) -> None:
         ids, mask, label_mask = ds.padded()
@@ -40,11 +42,24 @@ class LogLoss:
         self.ids = ids
         self.mask = mask
         self.label_mask = label_mask
-        self.keys = ds.E[ids]  # n x T x d
-        self.queries = ds.E[ids[:, -1]]  # n x d
+        counts = np.asarray(ds.counts, dtype=float)
+        self.w = counts / counts.sum()  # sample weights, summing to 1
+        # scores and gradients go through the distinct queries: K d q, never n T d
+        self._qs, self._qcol = np.unique(ids[:, -1], return_inverse=True)
+
+    @property
+    def keys(self) -> np.ndarray:
+        """``n x T x d`` key embeddings (built on demand: n T d memory)."""
+        return self.E[self.ids]
+
+    @property
+    def queries(self) -> np.ndarray:
+        """``n x d`` query embeddings."""
+        return self.E[self.ids[:, -1]]
 
     def scores(self, W: np.ndarray) -> np.ndarray:
-        a = np.einsum("ntd,de,ne->nt", self.keys, W, self.queries, optimize=True)
+        Zq = self.E @ (W @ self.E[self._qs].T)  # K x q: e_v^T W e_k
+        a = Zq[self.ids, self._qcol.reshape(-1, 1)]
         return np.where(self.mask, a, -np.inf)
 
     def _parts(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -58,7 +73,7 @@ class LogLoss:
         return lse - lse_y, s, g
 
     def value(self, W: np.ndarray) -> float:
-        return float(self._parts(self.scores(W))[0].mean())
+        return float(self._parts(self.scores(W))[0] @ self.w)
 
     def per_sample(self, W: np.ndarray) -> np.ndarray:
         return self._parts(self.scores(W))[0]
@@ -67,8 +82,12 @@ class LogLoss:
         return self._parts(self.scores(W))[1]
 
     def grad(self, W: np.ndarray) -> np.ndarray:
-        g = self._parts(self.scores(W))[2]
-        return np.einsum("nt,ntd,ne->de", g, self.keys, self.queries, optimize=True) / self.n
+        g = self._parts(self.scores(W))[2] * self.w[:, None]
+        # sum_it g_it e_{x_it} e_{k_i}^T = E^T M E_q, M[v, k] summing g over (token, query)
+        K, q = self.E.shape[0], len(self._qs)
+        flat = (self.ids * q + self._qcol.reshape(-1, 1))[self.mask]
+        M = np.bincount(flat, g[self.mask], K * q).reshape(K, q)
+        return self.E.T @ M @ self.E[self._qs]
 
     def in_basis(self, basis: np.ndarray) -> CoordinateLoss:
         """The same loss as a function of coordinates c, ``W = sum_b c_b basis[b]``."""
@@ -94,7 +113,7 @@ class CoordinateLoss:
         return np.where(self.loss.mask, self.features @ c, -np.inf)
 
     def value(self, c: np.ndarray) -> float:
-        return float(self.loss._parts(self._scores(c))[0].mean())
+        return float(self.loss._parts(self._scores(c))[0] @ self.loss.w)
 
     def min_attention(self, c: np.ndarray) -> float:
         """Smallest attention weight on a kept position (0.0 means fp64 underflow)."""
@@ -107,25 +126,25 @@ class CoordinateLoss:
         fp64 rounding leaves an error of about 1e-16 times this in the gradient, so a
         gradient far below it (cancellation, as at ``W_fin``) carries no direction.
         """
-        g = self.loss._parts(self._scores(c))[2]
-        return float(np.sum(np.abs(g) * np.linalg.norm(self.features, axis=-1)) / self.loss.n)
+        g = self.loss._parts(self._scores(c))[2] * self.loss.w[:, None]
+        return float(np.sum(np.abs(g) * np.linalg.norm(self.features, axis=-1)))
 
     def value_grad(self, c: np.ndarray) -> tuple[float, np.ndarray]:
         per, _, g = self.loss._parts(self._scores(c))
-        m = self.features.shape[-1]
-        grad = g.reshape(-1) @ self.features.reshape(-1, m) / self.loss.n
-        return float(per.mean()), grad
+        w, m = self.loss.w, self.features.shape[-1]
+        grad = (g * w[:, None]).reshape(-1) @ self.features.reshape(-1, m)
+        return float(per @ w), grad
 
     def value_grad_hess(self, c: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         per, s, g = self.loss._parts(self._scores(c))
-        n, m = self.loss.n, self.features.shape[-1]
+        w, m = self.loss.w, self.features.shape[-1]
         F = self.features.reshape(-1, m)
-        grad = g.reshape(-1) @ F / n
+        grad = (g * w[:, None]).reshape(-1) @ F
         mean = np.einsum("nt,ntb->nb", s, self.features, optimize=True)
         # Hessian = covariance of the features under attention (label terms cancel:
-        # all label positions share one feature vector).
-        hess = ((F * s.reshape(-1, 1)).T @ F - mean.T @ mean) / n
-        return float(per.mean()), grad, hess
+        # all label positions share one feature vector), weighted by the counts.
+        hess = (F * (s * w[:, None]).reshape(-1, 1)).T @ F - mean.T @ (mean * w[:, None])
+        return float(per @ w), grad, hess
 
 
 def _features(loss: LogLoss, basis: np.ndarray) -> np.ndarray:

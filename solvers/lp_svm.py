@@ -172,4 +172,5 @@ def _grad(loss: LogLoss, keys: np.ndarray, W: np.ndarray) -> np.ndarray:
     """``grad L(W)`` from the loss's cancellation-free ``dL/da`` (cheaper than einsum)."""
     a = np.where(loss.mask, (keys @ (W @ loss.queries.T).T[:, :, None])[..., 0], -np.inf)
     g = loss._parts(a)[2]
-    return (g[:, :, None] * keys).sum(1).T @ loss.queries / loss.n
+    g = g * loss.w[:, None]
+    return (g[:, :, None] * keys).sum(1).T @ loss.queries

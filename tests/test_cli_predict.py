@@ -160,16 +160,21 @@ def test_infeasible_message_names_the_cause(
     assert "infeasible" in err and "query token 2" in err
 
 
+@pytest.mark.parametrize(("method", "module", "name"), [
+    ("joint", "predictions", "graph_svm"),
+    ("columns", "column_predictions", "column_graph_svm"),
+])
 def test_inconclusive_exits_3(
+    method: str, module: str, name: str,
     write_json: Writer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ntp_mechanics.solvers.predictions
+    import importlib
 
     def fail(*args: object, **kwargs: object) -> None:
         raise InconclusiveError("certificate failed: gap 1e-2\nsecond line")
 
-    monkeypatch.setattr(ntp_mechanics.solvers.predictions, "graph_svm", fail)
-    code, _, err = _run(["predict", str(write_json(CHAIN))], capsys)
+    monkeypatch.setattr(importlib.import_module(f"ntp_mechanics.solvers.{module}"), name, fail)
+    code, _, err = _run(["predict", str(write_json(CHAIN)), "--method", method], capsys)
     assert code == 3 and "Traceback" not in err
     assert err.strip() == "ntp-mechanics: error: inconclusive: certificate failed: gap 1e-2"
 
@@ -211,3 +216,62 @@ def test_subprocess_bad_input(case: str, write_json: Writer, tmp_path: Path) -> 
 def test_subprocess_missing_file(tmp_path: Path) -> None:
     proc = _module(str(tmp_path / "absent.json"), cwd=tmp_path)
     _assert_one_line_error(proc.returncode, proc.stderr)
+
+
+# -- vocabulary scale: the column path, the .npz output, the memory estimate -------------
+def test_column_and_joint_paths_agree(write_json: Writer, capsys: pytest.CaptureFixture[str]
+                                      ) -> None:
+    src = write_json(CYCLE)
+    _, col, _ = _run(["predict", str(src), "--method", "columns"], capsys)
+    _, joint, _ = _run(["predict", str(src), "--method", "joint"], capsys)
+    a, b = json.loads(col), json.loads(joint)
+    assert a["solver"]["W_svm"]["formulation"] == "by-column"
+    assert b["solver"]["W_svm"]["formulation"] != "by-column"
+    assert np.allclose(a["W_svm"], b["W_svm"], atol=1e-6)
+    assert np.allclose(a["W_fin"], b["W_fin"], atol=1e-8)
+    assert a["sccs"] == b["sccs"] and a["margins"].keys() == b["margins"].keys()
+    for out in (a, b):
+        assert set(out["solver"]["phases"]) == {"load", "graphs", "W_svm", "W_fin"}
+
+
+def test_npz_output(write_json: Writer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                    ) -> None:
+    dst = tmp_path / "pred.npz"
+    code, _, err = _run(["predict", str(write_json(CYCLE)), "--out", str(dst)], capsys)
+    assert code == 0 and "W_svm" in err and not (tmp_path / "pred.npz.part").exists()
+    with np.load(dst) as z:
+        summary = json.loads(str(z["summary"]))
+        edges, margins, cyc = z["edges"], z["margins"], z["cyclic"]
+        W = z["W_svm"]
+    assert summary["dim_S_fin"] == 1 and summary["certificates"]["W_svm"]["gap"] <= 1e-5
+    assert np.allclose(margins, W[edges[:, 0], edges[:, 2]] - W[edges[:, 1], edges[:, 2]])
+    assert np.all(np.abs(margins[cyc]) <= 1e-8) and np.all(margins[~cyc] >= 1 - 1e-8)
+
+
+@pytest.mark.parametrize("method", ["columns", "joint"])
+def test_too_large_exits_2(method: str, write_json: Writer, tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+                           ) -> None:
+    import ntp_mechanics.solvers.memory as memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1000)
+    dst = tmp_path / "pred.json"
+    code, _, err = _run(["predict", str(write_json(CYCLE)), "--out", str(dst),
+                         "--method", method], capsys)
+    _assert_one_line_error(code, err)
+    assert "needs about" in err and "available" in err and " fit" in err and not dst.exists()
+
+
+def test_columns_need_orthonormal(write_json: Writer, capsys: pytest.CaptureFixture[str]
+                                  ) -> None:
+    ds = {**CHAIN, "embeddings": [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]}
+    code, _, err = _run(["predict", str(write_json(ds)), "--method", "columns"], capsys)
+    _assert_one_line_error(code, err)
+    assert "orthonormal" in err
+
+
+def test_workers_must_be_positive(write_json: Writer, capsys: pytest.CaptureFixture[str]
+                                  ) -> None:
+    code, _, err = _run(["predict", str(write_json(CYCLE)), "--workers", "0"], capsys)
+    _assert_one_line_error(code, err)
+    assert "--workers" in err
