@@ -45,7 +45,7 @@ MUTANTS = [
         tests=["theorems/claim_B_gradient_descent.py::test_control_dropped_constraint_is_rejected"],
     ),
     dict(
-        id="svm-certificate-always-true", area="solvers", file="solvers/graph_svm.py",
+        id="svm-certificate-always-true", area="solvers", file="solvers/svm_certificate.py",
         original="    def ok(self) -> bool:\n        return (\n",
         replacement="    def ok(self) -> bool:\n        return True or (\n",
         description="the Graph-SVM certificate accepts anything",

@@ -43,8 +43,8 @@ from scipy.sparse.linalg import cg
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError
-from ntp_mechanics.solvers.graph_svm import FEAS_TOL, Certificate, GraphSVM
 from ntp_mechanics.solvers.priority_arrays import PriorityArrays
+from ntp_mechanics.solvers.svm_certificate import FEAS_TOL, Certificate, GraphSVM
 
 __all__ = ["ColumnProblem", "column_graph_svm", "is_orthonormal", "solve_column"]
 

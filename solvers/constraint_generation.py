@@ -41,8 +41,8 @@ from scipy.sparse.linalg import LinearOperator, cg, lsqr
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
-from ntp_mechanics.solvers.graph_svm import FEAS_TOL, Certificate, GraphSVM
 from ntp_mechanics.solvers.priority_arrays import PriorityArrays
+from ntp_mechanics.solvers.svm_certificate import FEAS_TOL, Certificate, GraphSVM
 
 __all__ = ["FactoredOperator", "generated_graph_svm"]
 

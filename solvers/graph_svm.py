@@ -42,7 +42,6 @@ array([[ 0. ,  0.5],
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -53,55 +52,16 @@ from ntp_mechanics.model.errors import InconclusiveError, InfeasibleError
 from ntp_mechanics.model.tpg import Edge, TokenPriorityGraphs
 from ntp_mechanics.solvers.feasibility import infeasible_query
 from ntp_mechanics.solvers.subspaces import Subspace
+from ntp_mechanics.solvers.svm_certificate import (
+    COND_MAX,
+    Certificate,
+    GraphSVM,
+)
 from ntp_mechanics.solvers.svm_dual import solve_dual
 
 __all__ = ["METHODS", "Certificate", "GraphSVM", "certify", "graph_svm", "reduced_constraints"]
 
 METHODS = ("auto", "dual", "qp")
-
-FEAS_TOL = 1e-6  # primal feasibility of margins (absolute; margins are O(1))
-GAP_TOL = 1e-5  # relative duality gap
-KKT_TOL = 1e-4  # relative stationarity residual
-COND_MAX = 1e7  # score-space formulation needs well-conditioned E E^T
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """Evidence that a Graph-SVM solution is optimal (all relative to O(1) margins)."""
-
-    primal_violation: float
-    dual_violation: float
-    gap: float
-    kkt_residual: float
-    complementarity: float
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.primal_violation <= FEAS_TOL
-            and self.dual_violation <= FEAS_TOL
-            and self.gap <= GAP_TOL
-            and self.kkt_residual <= KKT_TOL
-            and self.complementarity <= KKT_TOL
-        )
-
-
-@dataclass(frozen=True)
-class GraphSVM:
-    """A certified Graph-SVM solution."""
-
-    W: np.ndarray
-    norm: str
-    constraints: tuple[Edge, ...]  # one representative acyclic edge per reduced constraint
-    duals: np.ndarray  # lambda >= 0, one per constraint
-    formulation: str
-    status: str
-    solve_time: float
-    certificate: Certificate | None = field(default=None)
-
-    def margin(self, E: np.ndarray, i: int, j: int, k: int) -> float:
-        return float((E[i] - E[j]) @ self.W @ E[k])
-
 
 def reduced_constraints(tpg: TokenPriorityGraphs) -> list[Edge]:
     """One representative edge per arc of the transitive reduction of each condensation."""

@@ -17,10 +17,11 @@ import pytest
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.errors import InfeasibleError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
-from ntp_mechanics.solvers.graph_svm import FEAS_TOL, GraphSVM, graph_svm
+from ntp_mechanics.solvers.graph_svm import GraphSVM, graph_svm
 from ntp_mechanics.solvers.predictions import predict
 from ntp_mechanics.solvers.reference import longest_path_length, naive_graph_svm
 from ntp_mechanics.solvers.subspaces import Subspace
+from ntp_mechanics.solvers.svm_certificate import FEAS_TOL
 
 REL_TOL = 1e-4
 SEEDS = range(16)
