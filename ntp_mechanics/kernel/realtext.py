@@ -64,11 +64,14 @@ __all__ = [
     "KEYS",
     "PriorityIndex",
     "RealTextMeasures",
+    "check_shapes",
     "judge_heldout",
     "measure",
     "permuted_vocabulary",
     "random_like",
     "relabelled",
+    "safe_predict",
+    "training_objects",
 ]
 
 KEYS = ("hard_retrieval_accuracy", "top_scc_mass", "corr_W_svm", "corr_fin",
@@ -178,7 +181,7 @@ def measure(
     DatasetError
         Shapes that do not match (another K or d, W not d x d).
     """
-    _check_shapes(train, heldout, W)
+    check_shapes(train, heldout, W)
     W = np.asarray(W, dtype=np.float64)
     tpg = tpg or TokenPriorityGraphs.from_dataset(train)
     wl = WindowLoss(heldout)
@@ -207,7 +210,7 @@ def measure(
     return RealTextMeasures(vals, why, excluded, int(judged.sum()))
 
 
-def _check_shapes(train: Dataset, heldout: Dataset, W: Any) -> None:
+def check_shapes(train: Dataset, heldout: Dataset, W: Any) -> None:
     if (heldout.K, heldout.d) != (train.K, train.d):
         raise DatasetError(f"held-out set has K = {heldout.K}, d = {heldout.d}; the training "
                            f"set has K = {train.K}, d = {train.d}")
