@@ -22,6 +22,7 @@ from ntp_mechanics.kernel import realtext as rt
 from ntp_mechanics.kernel.checking import check
 from ntp_mechanics.kernel.verdict import Verdict
 from ntp_mechanics.model.dataset import Dataset, DatasetError
+from ntp_mechanics.model.errors import InfeasibleError
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
 from ntp_mechanics.solvers.predictions import predict
 
@@ -192,3 +193,18 @@ def test_cli_held_out_json(tmp_path: Path, corpus, trained, capsys) -> None:
     paths["small"].write_text(json.dumps({"embeddings": np.eye(K).tolist(), "samples": []}))
     assert main([*args[:-1], str(paths["small"])]) == 2
     assert "no samples" in capsys.readouterr().err
+
+
+def test_infeasible_graph_svm_is_outside_the_hypotheses() -> None:
+    # d = 1 < K = 3: edge 0 -> 1 needs w <= -1/2, edge 2 -> 1 needs w >= 1/2 (query 1)
+    E = np.array([[1.0], [2.0], [3.0]])
+    train = Dataset.from_arrays(E, [((0, 1), 0), ((2, 1), 2)])
+    held = Dataset.from_arrays(E, [((0, 1), 0), ((2, 0, 1), 2)])
+    with pytest.raises(InfeasibleError):
+        predict(train)  # premise: the theory has no direction here
+    res = check(train, np.array([[0.5]]), heldout=held)
+    assert res.verdict is Verdict.INCONCLUSIVE and "infeasible" in res.outside
+    assert "outside the hypotheses" in res.claims["C held-out"].reason
+    d = res.to_dict()
+    assert d["corr_W_svm"] is None and "infeasible" in d["heldout"]["null_reasons"]["corr_W_svm"]
+    assert isinstance(d["next_token_accuracy"], float)
