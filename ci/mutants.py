@@ -1,7 +1,8 @@
 """The mutant catalogue of ``ci/mutation.py``: realistic bugs the suite must catch.
 
 Each entry: ``id``; ``area`` (``solvers``, ``kernel`` = verdicts, evidence and
-controls, ``generators``, ``model`` = token-priority graphs); ``file``; ``original``,
+controls, ``generators``, ``model`` = datasets and token-priority graphs, ``corpora``);
+``file``; ``original``,
 an exact snippet that must occur exactly once in the file (else the mutant is STALE and
 the run fails: keep the catalogue in step with the code); ``replacement``;
 ``description``; ``tests``, the targeted pytest selection that should fail; and,
@@ -190,6 +191,66 @@ MUTANTS = [
         replacement="level[c] = max((level[s] + 1 for s in C.successors(c)), default=1)",
         description="longest-path levels with sinks at 1",
         tests=["tests/test_tpg.py"],
+    ),
+    # -- the data at scale: datasets with counts, sparse graphs, corpora -------------------
+    dict(
+        id="sparse-tpg-weak-components", area="model", file="ntp_mechanics/model/sparse_tpg.py",
+        original='connection="strong"', replacement='connection="weak"',
+        description="SCCs of the sparse graphs taken as weakly connected components",
+        tests=["tests/test_sparse_tpg.py"],
+    ),
+    dict(
+        id="sparse-tpg-label-self-edges", area="model", file="ntp_mechanics/model/sparse_tpg.py",
+        original="    keep = real & (ids != y[:, None])\n", replacement="    keep = real\n",
+        description="the label's own positions give edges y -> y",
+        tests=["tests/test_sparse_tpg.py"],
+    ),
+    dict(
+        id="sparse-tpg-levels-from-one", area="model", file="ntp_mechanics/model/sparse_tpg.py",
+        original="    r = 0\n", replacement="    r = 1\n",
+        description="longest-path levels of the sparse graphs with sinks at 1",
+        tests=["tests/test_sparse_tpg.py"],
+    ),
+    dict(
+        id="dataset-padding-is-label", area="model", file="ntp_mechanics/model/dataset.py",
+        original="    absent = ~(real & (ids == labels[:, None])).any(axis=1)\n",
+        replacement="    absent = ~(ids == labels[:, None]).any(axis=1)\n",
+        description="the padding token counts as an occurrence of the label",
+        tests=["tests/test_dataset_arrays.py"],
+    ),
+    dict(
+        id="merged-counts-ignored", area="model", file="ntp_mechanics/model/dataset.py",
+        original="weights=self._counts, minlength=keep.size)",
+        replacement="minlength=keep.size)",
+        description="merging counts rows instead of summing their counts",
+        tests=["tests/test_dataset_arrays.py"],
+    ),
+    dict(
+        id="counts-zero-allowed", area="model", file="ntp_mechanics/model/dataset.py",
+        original="(np.isfinite(c) & (c >= 1) & (c == np.round(c)))",
+        replacement="(np.isfinite(c) & (c >= 0) & (c == np.round(c)))",
+        description="a count of zero accepted",
+        tests=["tests/test_dataset_arrays.py"],
+    ),
+    dict(
+        id="corpus-split-leaks", area="corpora", file="corpora/windows.py",
+        original="    return np.sort(perm[m:]), np.sort(perm[:m])\n",
+        replacement="    return np.sort(perm), np.sort(perm[:m])\n",
+        description="held-out windows also in the training set",
+        tests=["tests/test_corpora.py"],
+    ),
+    dict(
+        id="corpus-vocab-least-frequent", area="corpora", file="corpora/text.py",
+        original="key=lambda t: (-freq[t], t)", replacement="key=lambda t: (freq[t], t)",
+        description="the vocabulary cap keeps the least frequent tokens",
+        tests=["tests/test_corpora.py"],
+    ),
+    dict(
+        id="corpus-oov-label-kept", area="corpora", file="corpora/windows.py",
+        original="            inv = (w >= 0).all(axis=1)\n",
+        replacement="            inv = (w[:, :T] >= 0).all(axis=1)\n",
+        description="windows whose label is out of the vocabulary are kept",
+        tests=["tests/test_corpora.py"],
     ),
     # -- kernel: verdict rules, evidence, controls -------------------------------------
     dict(

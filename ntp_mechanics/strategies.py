@@ -8,7 +8,9 @@ small, simple cases:
   token-priority graphs are exactly a drawn :class:`GraphSpec`), :func:`token_graphs`;
 * embeddings: :func:`embeddings`, :func:`orthonormal`, :func:`unit_norm`,
   :func:`equicorrelated`, :func:`overcomplete`;
-* fresh inputs for the automaton claim: :func:`automaton_inputs`.
+* fresh inputs for the automaton claim: :func:`automaton_inputs`;
+* language: :func:`corpus_datasets` (small datasets cut from the embedded English corpus,
+  :mod:`ntp_mechanics.corpora.strategies`).
 
 Example
 -------
@@ -23,6 +25,7 @@ Example
 
 from __future__ import annotations
 
+from ntp_mechanics.corpora.strategies import corpus_datasets
 from ntp_mechanics.generators.automaton import AutomatonInput, automaton_inputs
 from ntp_mechanics.generators.datasets import datasets, describe, paper_datasets, to_example
 from ntp_mechanics.generators.embeddings import (
@@ -39,6 +42,7 @@ __all__ = [
     "AutomatonInput",
     "GraphSpec",
     "automaton_inputs",
+    "corpus_datasets",
     "datasets",
     "describe",
     "embeddings",

@@ -16,7 +16,7 @@ in an environment without the checkout's variables:
   ``--gate-conjectures`` (exit 1);
 * ``pytest --pyargs ntp_mechanics.theorems`` collects the paper's claims and runs one;
 * the wheel adds nothing but ``ntp_mechanics`` to site-packages, and the old top-level
-  names ``generators``, ``solvers``, ``theorems`` are not importable.
+  names ``generators``, ``corpora``, ``solvers``, ``theorems`` are not importable.
 
 Slow (minutes: it runs the claim modules twice, on two pytest-xdist workers);
 ``.ci/run`` runs it.
@@ -39,8 +39,9 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("installed")]
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "README.md", "ntp_mechanics", "generators", "solvers", "theorems")
-OLD_NAMES = ("generators", "solvers", "theorems")
+SOURCES = ("pyproject.toml", "README.md", "ntp_mechanics", "generators", "corpora", "solvers",
+           "theorems")
+OLD_NAMES = ("generators", "corpora", "solvers", "theorems")
 
 USER_CONJECTURE = '''"""C9: the Graph-SVM is always zero.
 

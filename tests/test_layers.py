@@ -5,7 +5,8 @@ of the package's own modules, wherever it appears (module top, a function body, 
 ``if TYPE_CHECKING`` block), is checked against :data:`ALLOWED`:
 
 * ``model`` (datasets, token-priority graphs, errors) imports no other layer;
-* ``solvers`` and ``generators`` import only ``model`` (and themselves; not each other);
+* ``solvers``, ``generators`` and ``corpora`` import only ``model`` (and themselves; not
+  each other);
 * ``kernel`` (verdicts, evidence, the claim ledger, the gallery, the conjecture API)
   imports those three, never the application;
 * ``api`` (``ntp_mechanics/__init__.py``, ``ntp_mechanics/strategies.py``) re-exports
@@ -29,6 +30,7 @@ FOLDERS = {
     "ntp_mechanics/model": "model",
     "solvers": "solvers",
     "generators": "generators",
+    "corpora": "corpora",
     "ntp_mechanics/kernel": "kernel",
     "theorems": "theorems",
     "ntp_mechanics/app": "app",
@@ -38,11 +40,12 @@ FILES = {
     "ntp_mechanics/strategies.py": "api",
     "ntp_mechanics/__main__.py": "entry",
 }
-LOWER = {"model", "solvers", "generators"}
+LOWER = {"model", "solvers", "generators", "corpora"}
 ALLOWED = {
     "model": {"model"},
     "solvers": {"model", "solvers"},
     "generators": {"model", "generators"},
+    "corpora": {"model", "corpora"},
     "kernel": LOWER | {"kernel"},
     "api": LOWER | {"kernel", "api"},
     "theorems": LOWER | {"kernel", "api", "theorems"},
@@ -59,7 +62,7 @@ def layer_of_module(name: str) -> str | None:
     if len(parts) == 1 or parts[1] == "strategies":
         return "api"
     return {"model": "model", "solvers": "solvers", "generators": "generators",
-            "kernel": "kernel", "theorems": "theorems", "app": "app",
+            "corpora": "corpora", "kernel": "kernel", "theorems": "theorems", "app": "app",
             "__main__": "entry"}.get(parts[1], "api")
 
 
@@ -123,6 +126,9 @@ def test_imports_go_down(path: Path, layer: str, package: str) -> None:
     ("from ntp_mechanics.generators.seeded import paper_dataset", "solvers"),
     ("from ntp_mechanics.solvers import predictions", "generators"),
     ("from ntp_mechanics import strategies", "kernel"),
+    ("from ntp_mechanics.solvers import predictions", "corpora"),
+    ("from ntp_mechanics.generators.seeded import paper_dataset", "corpora"),
+    ("from ntp_mechanics.corpora import build_corpus", "model"),
 ])
 def test_checker_flags_upward_imports(source: str, layer: str) -> None:
     assert violations(source, layer, "ntp_mechanics." + layer) != []

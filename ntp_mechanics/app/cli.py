@@ -25,7 +25,7 @@ from ntp_mechanics.model.dataset import DatasetError
 # command name -> module of ntp_mechanics.app
 COMMANDS = {"predict": "predict", "train": "train", "check": "check", "claims": "claims",
             "test": "run_tests", "gate": "gate", "report": "report",
-            "sweep": "sweep"}
+            "sweep": "sweep", "corpus": "corpus"}
 # commands that pass what follows ``--`` on to pytest
 PASS_THROUGH = ("test", "gate")
 
