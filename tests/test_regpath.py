@@ -157,16 +157,6 @@ def test_doc_example() -> None:
 
 
 # -- the matrix-free Newton path against the exponential-cone program -----------------------
-class _Counted:
-    """A dataset seen with per-window counts (the weighted loss of ``Dataset.counts``)."""
-
-    def __init__(self, ds: Dataset, counts: np.ndarray) -> None:
-        self._ds, self.counts = ds, np.asarray(counts, dtype=float)
-
-    def __getattr__(self, name: str):
-        return getattr(self._ds, name)
-
-
 @pytest.mark.parametrize("seed", PATH_SEEDS[:3])
 def test_newton_path_matches_the_conic_program(
     seed: int, make_dataset: Callable[..., Dataset]
@@ -191,7 +181,7 @@ def test_newton_path_weights_windows_like_replicas(make_dataset: Callable[..., D
     replicated = ds.with_samples(s for s, c in zip(ds.samples, counts, strict=True)
                                  for _ in range(c))
     radii = (3.0, 12.0)
-    weighted = regularization_path(_Counted(ds, counts), radii)
+    weighted = regularization_path(ds.with_counts(counts), radii)
     plain = regularization_path(replicated, radii)
     unweighted = regularization_path(ds, radii)
     for w, p, u in zip(weighted, plain, unweighted, strict=True):

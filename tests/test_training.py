@@ -430,29 +430,19 @@ def test_importing_training_modules_does_not_import_torch() -> None:
 
 
 # -- outside the theorems: mini-batch SGD and Adam; window counts ---------------------------
-class _Counted:
-    """A dataset seen with per-window counts (the weighted loss of ``Dataset.counts``)."""
-
-    def __init__(self, ds: Dataset, counts: np.ndarray) -> None:
-        self._ds, self.counts = ds, np.asarray(counts, dtype=float)
-
-    def __getattr__(self, name: str):
-        return getattr(self._ds, name)
-
-
 def test_counts_train_like_replicated_windows() -> None:
     ds = random_dataset(7, 5, 6, 4)
     counts = np.array([1, 3, 2, 1, 4, 2])[: ds.n]
     replicated = ds.with_samples(s for s, c in zip(ds.samples, counts, strict=True)
                                  for _ in range(c))
     cfg = TrainConfig(optimizer="gd", steps=30, device=CPU, lr=0.5)
-    a = train(_Counted(ds, counts), cfg)
+    a = train(ds.with_counts(counts), cfg)
     b = train(replicated, cfg)
     c = train(ds, cfg)
     np.testing.assert_allclose(a.W, b.W, atol=1e-12)
     assert a.loss == pytest.approx(b.loss, rel=1e-12)
     assert np.linalg.norm(a.W - c.W) > 1e-6  # control: the counts change the run
-    (batched,) = train_batch([_Counted(ds, counts)], cfg)
+    (batched,) = train_batch([ds.with_counts(counts)], cfg)
     np.testing.assert_allclose(batched.W, a.W, atol=1e-12)
 
 

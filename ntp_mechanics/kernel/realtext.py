@@ -382,15 +382,8 @@ def random_like(W: np.ndarray, seed: int) -> np.ndarray:
 
 
 def _with_counts(out: Dataset, ds: Dataset) -> Dataset:
-    counts = getattr(ds, "counts", None)
-    if counts is None:
-        return out
-    try:
-        import dataclasses
-
-        return dataclasses.replace(out, counts=counts)
-    except TypeError:  # a Dataset without counts: nothing to carry
-        return out
+    """``out`` with the counts of ``ds`` (one per window, same order)."""
+    return out.with_counts(ds.counts)
 
 
 def training_objects(pred: Any) -> dict[str, Any]:
