@@ -210,10 +210,12 @@ def regularization_path(
     radii = [float(r) for r in radii]
     if method == "newton":
         return _newton_path(ds, radii, tpg)
-    if getattr(ds, "counts", None) is not None and np.ptp(window_weights(ds)) > 0:
-        raise ValueError("method='conic' does not weight windows; use method='newton'")
+    loss = LogLoss(ds)
+    if not _weighs(loss, ds):
+        raise ValueError("this build's exponential-cone loss does not weight windows by "
+                         "their counts; use method='newton'")
     tpg = tpg or TokenPriorityGraphs.from_dataset(ds)
-    cl = LogLoss(ds).in_basis(Subspace.all_edges(ds.E, tpg).basis)
+    cl = loss.in_basis(Subspace.all_edges(ds.E, tpg).basis)
     points: list[RegPathPoint] = []
     last: tuple[float, np.ndarray] | None = None
     for R in radii:
@@ -374,14 +376,22 @@ def _interior(ds: Dataset, tpg: TokenPriorityGraphs | None, wl: WindowLoss, W: n
     certified by curvature.  Needs the dense basis: only for small S_all."""
     tpg = tpg or TokenPriorityGraphs.from_dataset(ds)
     basis = Subspace.all_edges(ds.E, tpg)
-    if np.ptp(wl.w) > 0:
+    loss = LogLoss(ds)
+    if not _weighs(loss, ds):
         return _uncertified(wl, W, R, "interior point of a weighted dataset: not certified")
-    cl = LogLoss(ds).in_basis(basis.basis)
+    cl = loss.in_basis(basis.basis)
     with np.errstate(all="ignore"):
         c = newton_polish(cl, basis.coords(W))
         if np.linalg.norm(c) > R:
             return _certify(cl, c * (R / np.linalg.norm(c)), R, "interior, on the sphere")
         return _certify(cl, c, R, "interior")
+
+
+def _weighs(loss: LogLoss, ds: Dataset) -> bool:
+    """Whether the dense loss agrees with the window weights (uniform, or weighted)."""
+    w = getattr(loss, "w", None)
+    return bool(np.ptp(window_weights(ds)) == 0 or
+                (w is not None and np.allclose(w, window_weights(ds), rtol=1e-12, atol=0)))
 
 
 # -- the exponential-cone program (small cases, cross-check) -----------------------------
