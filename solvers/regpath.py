@@ -49,8 +49,10 @@ Example
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -76,6 +78,7 @@ METHODS = ("newton", "conic")
 NEWTON_ITERS = 60  # Riemannian Newton steps per radius
 CG_ITERS = 400  # conjugate-gradient steps per Newton step (the Hessian is matrix-free)
 MAX_SPLITS = 6  # a failed radius is approached through up to 2^6 intermediate radii
+PROGRESS_SIZE = 10**6  # windows x T from which a terminal shows a bar by default
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,7 @@ def regularization_path(
     tpg: TokenPriorityGraphs | None = None,
     solver: str | None = None,
     method: str = "newton",
+    progress: bool | None = None,
 ) -> list[RegPathPoint]:
     """Certified points ``W_R`` at each radius (see the module docstring).
 
@@ -199,6 +203,7 @@ def regularization_path(
     tpg : its token-priority graphs (needed by ``method="conic"`` and interior points).
     solver : cvxpy solver for ``method="conic"``.
     method : ``"newton"`` (matrix-free, default) or ``"conic"`` (exponential cone).
+    progress : a bar per radius on stderr (None: for ``n T >= 10^6`` on a terminal).
 
     Returns
     -------
@@ -209,7 +214,7 @@ def regularization_path(
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     radii = [float(r) for r in radii]
     if method == "newton":
-        return _newton_path(ds, radii, tpg)
+        return _newton_path(ds, radii, tpg, _bar(ds, len(radii), progress))
     loss = LogLoss(ds)
     if not _weighs(loss, ds):
         raise ValueError("this build's exponential-cone loss does not weight windows by "
@@ -231,8 +236,20 @@ def regularization_path(
 
 
 # -- the matrix-free Newton path -----------------------------------------------------------
+def _bar(ds: Dataset, total: int, progress: bool | None) -> Any:
+    """A tqdm bar over the radii, or None."""
+    if progress is None:
+        progress = ds.n * ds.max_len >= PROGRESS_SIZE and bool(sys.stderr and sys.stderr.isatty())
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="radius", desc="regularization path", file=sys.stderr,
+                leave=False)
+
+
 def _newton_path(
-    ds: Dataset, radii: list[float], tpg: TokenPriorityGraphs | None
+    ds: Dataset, radii: list[float], tpg: TokenPriorityGraphs | None, bar: Any = None
 ) -> list[RegPathPoint]:
     wl = WindowLoss(ds)
     d = ds.d
@@ -242,6 +259,8 @@ def _newton_path(
         for i, R in enumerate(radii):
             zero = np.zeros((d, d))
             out[i] = RegPathPoint(R, zero, wl.value(zero), 0.0, 0.0, "trivial", True)
+        if bar is not None:
+            bar.close()
         return [out[i] for i in range(len(radii))]
     last_R, last_W = 0.0, -G0 / np.linalg.norm(G0)  # the path's tangent at R = 0
     for i in sorted(range(len(radii)), key=radii.__getitem__):
@@ -252,6 +271,10 @@ def _newton_path(
         out[i] = pt
         if pt.certified:
             last_R, last_W = R, pt.W
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     return [out[i] for i in range(len(radii))]
 
 

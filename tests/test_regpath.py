@@ -224,3 +224,10 @@ def test_window_loss_equals_the_dense_loss(make_dataset: Callable[..., Dataset])
 def test_unknown_method_is_refused(chain_ds: Dataset) -> None:
     with pytest.raises(ValueError, match="method"):
         regularization_path(chain_ds, [1.0], method="simplex")
+
+
+def test_progress_bar_on_request(chain_ds: Dataset, capsys: pytest.CaptureFixture) -> None:
+    regularization_path(chain_ds, [1.0, 2.0], progress=True)
+    assert "regularization path" in capsys.readouterr().err
+    regularization_path(chain_ds, [1.0, 2.0], progress=False)
+    assert capsys.readouterr().err == ""
