@@ -166,6 +166,9 @@ def test_shapes_that_do_not_match_are_refused(corpus) -> None:
         rt.measure(train, other, np.zeros((K, K)))
     with pytest.raises(DatasetError, match="W must be"):
         rt.measure(train, held, np.zeros((K - 1, K - 1)))
+    rotated = held.with_embeddings(np.eye(K)[::-1])
+    with pytest.raises(DatasetError, match="other embeddings"):
+        rt.measure(train, rotated, np.zeros((K, K)))
 
 
 def test_cli_held_out_json(tmp_path: Path, corpus, trained, capsys) -> None:
@@ -193,6 +196,10 @@ def test_cli_held_out_json(tmp_path: Path, corpus, trained, capsys) -> None:
     paths["small"].write_text(json.dumps({"embeddings": np.eye(K).tolist(), "samples": []}))
     assert main([*args[:-1], str(paths["small"])]) == 2
     assert "no samples" in capsys.readouterr().err
+    # an unwritable JSON file: one line, exit 2, the report still printed
+    assert main([*args, "--json", str(tmp_path / "no" / "dir.json")]) == 2
+    out, err = capsys.readouterr()
+    assert "held-out" in out and err.count("\n") == 1 and "cannot write" in err
 
 
 def test_infeasible_graph_svm_is_outside_the_hypotheses() -> None:

@@ -69,7 +69,7 @@ HELP = "judge weights trained on a dataset against claims B, C, D (and E where i
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dataset", type=Path, help="dataset JSON the weights were trained on")
+    p.add_argument("dataset", type=Path, help="dataset the weights were trained on (JSON or .npz)")
     p.add_argument("--weights", type=Path, required=True,
                    help="weights file: .json ('W': d x d, score e_{x_t}^T W e_query), .npz, "
                         ".pt/.pth (state dict or tensor) or .safetensors")
@@ -106,13 +106,13 @@ def run(args: argparse.Namespace) -> int:
     result = check(ds, W, init_norm=args.init_norm, heldout=heldout,
                    optimizer=_optimizer_of(args.weights))
     text = json.dumps(result.to_dict(), indent=1)
+    print(text if args.json == "-" else str(result))  # first: a failed write loses nothing
+    sys.stdout.flush()
     if args.json not in (None, "-"):
         try:
             Path(args.json).write_text(text + "\n")
         except OSError as exc:
             raise DatasetError(f"cannot write {args.json}: {exc.strerror}") from None
-    print(text if args.json == "-" else str(result))
-    sys.stdout.flush()
     return result.exit_code
 
 
