@@ -279,13 +279,16 @@ def _newton_path(
 
 
 def _reach(wl: WindowLoss, R0: float, W0: np.ndarray, R: float) -> tuple[RegPathPoint, np.ndarray]:
-    """Solve at R from the point W0 of radius R0, through intermediate radii if needed."""
+    """Solve at R from the point W0 of radius R0, through intermediate radii if needed.
+
+    A point past fp64 resolution (attention underflowed, gradient lost in rounding) is
+    not retried: smaller steps in R cannot bring the lost digits back.
+    """
     best: tuple[RegPathPoint, np.ndarray] | None = None
     for split in range(MAX_SPLITS + 1):
         n_steps = 2**split
-        lo = R0 if R0 > 0 else R / n_steps
-        steps = np.geomspace(max(lo, 1e-300), R, n_steps + 1)[1:] if R0 > 0 else \
-            np.linspace(R / n_steps, R, n_steps)
+        steps = (np.geomspace(R0, R, n_steps + 1)[1:] if R0 > 0
+                 else np.linspace(R / n_steps, R, n_steps))
         W = W0 / np.linalg.norm(W0)
         pt = None
         for r in steps:
@@ -297,7 +300,15 @@ def _reach(wl: WindowLoss, R0: float, W0: np.ndarray, R: float) -> tuple[RegPath
         if pt.R == R and (pt.certified or pt.status.startswith("interior")):
             return pt, W
         best = best or (pt if pt.R == R else _uncertified(wl, W, R, pt.reason), W)
+        if _past_resolution(wl, W):
+            break
     return best
+
+
+def _past_resolution(wl: WindowLoss, W: np.ndarray) -> bool:
+    st = wl.state(W)
+    gnorm = float(np.linalg.norm(wl.grad(W, st)))
+    return wl.min_attention(st) <= UNDERFLOW or gnorm < RESOLUTION * wl.grad_scale(st)
 
 
 def _sphere_newton(wl: WindowLoss, W: np.ndarray, R: float) -> tuple[np.ndarray, str]:
