@@ -215,3 +215,21 @@ def test_infeasible_graph_svm_is_outside_the_hypotheses() -> None:
     d = res.to_dict()
     assert d["corr_W_svm"] is None and "infeasible" in d["heldout"]["null_reasons"]["corr_W_svm"]
     assert isinstance(d["next_token_accuracy"], float)
+
+
+def test_uncertified_predictions_still_measure_held_out(corpus, trained, monkeypatch) -> None:
+    import ntp_mechanics.kernel.checking as checking
+    from ntp_mechanics.model.errors import InconclusiveError
+
+    def fail(ds):
+        raise InconclusiveError("W_fin not certified")
+
+    monkeypatch.setattr(checking, "predict", fail)
+    train, held = corpus
+    with pytest.raises(InconclusiveError):
+        check(train, trained[0])  # without held-out windows: as before
+    res = check(train, trained[0], heldout=held)
+    assert res.verdict is Verdict.INCONCLUSIVE and not res.outside
+    d = res.to_dict()
+    assert d["corr_W_svm"] is None and d["hard_retrieval_accuracy"] >= 0.9
+    assert "not certified" in res.claims["C held-out"].reason

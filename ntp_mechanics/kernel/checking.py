@@ -40,7 +40,7 @@ from ntp_mechanics.kernel import realtext
 from ntp_mechanics.kernel.evidence.weights import MAX_LOSS_FRACTION, MIN_SCALE, check_weights
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset, DatasetError
-from ntp_mechanics.model.errors import InfeasibleError
+from ntp_mechanics.model.errors import InfeasibleError, PredictionError
 from ntp_mechanics.solvers.predictions import Predictions, predict
 
 __all__ = ["CheckResult", "check"]
@@ -154,10 +154,10 @@ def check(dataset: Dataset, W: Any, *, init_norm: float | None = None,
     outside = _outside_optimizer(optimizer)
     try:
         pred = predict(dataset) if predictions is None else predictions
-    except InfeasibleError as exc:
+    except PredictionError as exc:
         if heldout is None:
             raise
-        return _infeasible(dataset, heldout, M, str(exc))
+        return _without_predictions(dataset, heldout, M, exc)
     results = list(check_weights(pred, M, init_norm).results)
     if pred.tpg.has_acyclic_edge and not pred.tpg.has_cyclic_edge:
         b = results[0]
@@ -200,10 +200,18 @@ def _heldout_claim(held: realtext.RealTextMeasures, m: dict[str, Any],
     return realtext.judge_heldout(held, asymptotic, regime, outside)
 
 
-def _infeasible(dataset: Dataset, heldout: Dataset, M: np.ndarray, why: str) -> CheckResult:
-    """No Graph-SVM (d < K can make it infeasible): outside the hypotheses; the held-out
-    measurements that need no theory object are still made."""
-    outside = f"the Graph-SVM of the training set is infeasible ({why})"
-    held = realtext.measure(dataset, heldout, M, svm_reason=outside)
-    r = realtext.judge_heldout(held, False, "", outside)
-    return CheckResult(Verdict.INCONCLUSIVE, {"C held-out": r}, {}, held, outside)
+def _without_predictions(dataset: Dataset, heldout: Dataset, M: np.ndarray,
+                         exc: PredictionError) -> CheckResult:
+    """No certified prediction for the training set.  An infeasible Graph-SVM (d < K
+    can make it so) is outside the hypotheses; an uncertified solve is inconclusive.
+    Either way the held-out measurements that need no theory object are made."""
+    if isinstance(exc, InfeasibleError):
+        outside = f"the Graph-SVM of the training set is infeasible ({exc})"
+        held = realtext.measure(dataset, heldout, M, svm_reason=outside)
+        r = realtext.judge_heldout(held, False, "", outside)
+        return CheckResult(Verdict.INCONCLUSIVE, {"C held-out": r}, {}, held, outside)
+    why = f"the theory's predictions for the training set are not certified ({exc})"
+    held = realtext.measure(dataset, heldout, M, svm_reason=why)
+    r = ClaimResult("C", Verdict.INCONCLUSIVE, {"windows_judged": held.judged},
+                    f"held-out windows: {why}")
+    return CheckResult(Verdict.INCONCLUSIVE, {"C held-out": r}, {}, held)
