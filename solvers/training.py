@@ -74,6 +74,7 @@ __all__ = [
     "gradient",
     "loss",
     "resolve_device",
+    "sample_weights",
     "smoothness_bound",
     "train",
     "train_batch",
@@ -88,6 +89,7 @@ NGD_LR = 0.01
 ADAM_LR = 0.01
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+_TINY = float(np.finfo(np.float64).tiny)
 AUTO_PROGRESS_STEPS = 10_000  # runs this long show a bar when stderr is a terminal
 
 Monitor = Callable[[np.ndarray], Mapping[str, Any]]
@@ -342,7 +344,7 @@ class _Model:
             if name in self.__dict__:
                 setattr(sub, name, self.__dict__[name][idx])
         w = self.w[idx]
-        sub.w = w / w.sum().clamp_min(torch_tiny())
+        sub.w = w / w.sum().clamp_min(_TINY)
         sub.n = len(idx)
         return sub
 
@@ -494,10 +496,6 @@ def train(
         iterates=iterates,
         factors=factors,
     )
-
-
-def torch_tiny() -> float:
-    return float(np.finfo(np.float64).tiny)
 
 
 class _Batches:

@@ -233,3 +233,20 @@ def test_uncertified_predictions_still_measure_held_out(corpus, trained, monkeyp
     d = res.to_dict()
     assert d["corr_W_svm"] is None and d["hard_retrieval_accuracy"] >= 0.9
     assert "not certified" in res.claims["C held-out"].reason
+
+
+def test_counts_weigh_like_replicated_windows(corpus, trained) -> None:
+    train, held = corpus
+    rng = np.random.default_rng(0)
+    c_tr, c_he = rng.integers(1, 4, train.n), rng.integers(1, 4, held.n)
+
+    def replicate(ds, c):
+        return ds.with_samples(s for s, k in zip(ds.samples, c, strict=True) for _ in range(k))
+
+    a = rt.measure(train.with_counts(c_tr), held.with_counts(c_he), trained[0]).values
+    b = rt.measure(replicate(train, c_tr), replicate(held, c_he), trained[0]).values
+    plain = rt.measure(train, held, trained[0]).values
+    for key in ("hard_retrieval_accuracy", "top_scc_mass", "next_token_accuracy",
+                "next_token_loss", "unigram_loss", "bigram_loss", "bigram_accuracy"):
+        assert a[key] == pytest.approx(b[key], rel=1e-12), key
+    assert a["next_token_loss"] != pytest.approx(plain["next_token_loss"], rel=1e-6)

@@ -290,13 +290,13 @@ def _next_token(train: Dataset, heldout: Dataset, st: dict[str, np.ndarray],
                 w: np.ndarray) -> dict[str, float | None]:
     """Accuracy and loss of the attention model and of unigram/bigram baselines."""
     K = train.K
-    wt = window_weights(train)
+    c_tr = window_weights(train) * _total(train)  # the windows' counts
     y_tr = np.array([s.label for s in train.samples])
     q_tr = np.array([s.query for s in train.samples])
-    uni = np.bincount(y_tr, weights=wt * train.n, minlength=K) + 1.0
+    uni = np.bincount(y_tr, weights=c_tr, minlength=K) + 1.0
     uni /= uni.sum()
     big = np.zeros((K, K))
-    np.add.at(big, (q_tr, y_tr), wt * train.n)
+    np.add.at(big, (q_tr, y_tr), c_tr)
     n_q = big.sum(axis=1, keepdims=True)
     big = (big + uni[None, :]) / (n_q + 1.0)  # add-one, backing off to the unigram
     ids, mask, _ = heldout.padded()
@@ -316,6 +316,11 @@ def _next_token(train: Dataset, heldout: Dataset, st: dict[str, np.ndarray],
             "bigram_accuracy": float(w @ (np.argmax(big[q], axis=1) == y)),
             "bigram_loss": float(w @ -np.log(big[q, y])),
         }
+
+
+def _total(ds: Dataset) -> float:
+    counts = getattr(ds, "counts", None)
+    return float(ds.n if counts is None else np.sum(counts))
 
 
 def _plain(v: Any) -> Any:
