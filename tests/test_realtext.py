@@ -231,7 +231,8 @@ def test_uncertified_predictions_still_measure_held_out(corpus, trained, monkeyp
     res = check(train, trained[0], heldout=held)
     assert res.verdict is Verdict.INCONCLUSIVE and not res.outside
     d = res.to_dict()
-    assert d["corr_W_svm"] is None and d["hard_retrieval_accuracy"] >= 0.9
+    assert d["corr_fin"] is None and d["hard_retrieval_accuracy"] >= 0.9
+    assert d["corr_W_svm"] >= 0.8  # the Graph-SVM alone is still certified
     assert "not certified" in res.claims["C held-out"].reason
 
 

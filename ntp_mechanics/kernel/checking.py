@@ -41,6 +41,7 @@ from ntp_mechanics.kernel.evidence.weights import MAX_LOSS_FRACTION, MIN_SCALE, 
 from ntp_mechanics.kernel.verdict import ClaimResult, Verdict
 from ntp_mechanics.model.dataset import Dataset, DatasetError
 from ntp_mechanics.model.errors import InfeasibleError, PredictionError
+from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.predictions import Predictions, predict
 
 __all__ = ["CheckResult", "check"]
@@ -211,7 +212,11 @@ def _without_predictions(dataset: Dataset, heldout: Dataset, M: np.ndarray,
         r = realtext.judge_heldout(held, False, "", outside)
         return CheckResult(Verdict.INCONCLUSIVE, {"C held-out": r}, {}, held, outside)
     why = f"the theory's predictions for the training set are not certified ({exc})"
-    held = realtext.measure(dataset, heldout, M, svm_reason=why)
+    try:  # the Graph-SVM alone may still be certified (W_fin is what failed, say)
+        W_svm = graph_svm(dataset).W
+    except PredictionError:
+        W_svm = None
+    held = realtext.measure(dataset, heldout, M, W_svm=W_svm, svm_reason=why)
     r = ClaimResult("C", Verdict.INCONCLUSIVE, {"windows_judged": held.judged},
                     f"held-out windows: {why}")
     return CheckResult(Verdict.INCONCLUSIVE, {"C held-out": r}, {}, held)
