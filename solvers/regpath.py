@@ -41,7 +41,7 @@ Example
 >>> from ntp_mechanics.model.dataset import Dataset
 >>> ds = Dataset.from_arrays(np.eye(2), [((0, 1), 0)])
 >>> pt = solve_radius(ds, 4.0)
->>> pt.certified, np.round(pt.W / 4.0, 3)
+>>> pt.certified, np.round(pt.W / 4.0, 3) + 0.0  # + 0.0: no signed zeros
 (True, array([[ 0.   ,  0.707],
        [ 0.   , -0.707]]))
 """
