@@ -20,6 +20,16 @@ Optimisers, from ``W(0)``:
 * ``"ngd"``: ``W <- W - lr grad L(W) / ||grad L(W)||_F`` (the paper's experimental
   protocol: lr 0.01, 4000 steps, zero init).  For ``K Q^T`` each factor takes its own
   gradient, normalised by the joint norm ``sqrt(||grad_K||^2 + ||grad_Q||^2)``.
+* ``"sgd"`` (mini-batch, ``batch_size`` windows a step, drawn without replacement
+  epoch by epoch from ``seed``) and ``"adam"`` (Kingma and Ba's moments, full batch or
+  mini-batch): what practitioners use.  The theorems cover full-batch gradient
+  descent only; :attr:`TrainConfig.within_theory` is False for these two, and the
+  suite labels their results as outside the hypotheses (their implicit bias is a
+  conjecture of its own).
+
+Windows carry weights: a dataset with ``counts`` (duplicate windows merged) trains on
+``L = sum_i c_i loss_i / sum_i c_i``, exactly as the replicated dataset would; a
+mini-batch is weighted the same way within itself.
 
 Everything runs in fp64 with hand-written gradients (no autograd) and no host-device
 synchronisation between record steps, so a 4000-step run on a small dataset costs a
@@ -65,16 +75,22 @@ __all__ = [
     "gradient",
     "loss",
     "resolve_device",
+    "sample_weights",
     "smoothness_bound",
     "train",
     "train_batch",
 ]
 
-OPTIMIZERS = ("gd", "ngd")
+OPTIMIZERS = ("gd", "ngd", "sgd", "adam")
+THEORY_OPTIMIZERS = ("gd", "ngd")  # full-batch gradient descent: what the theorems cover
 INITS = ("auto", "zero", "random", "uniform")
 PARAMETRIZATIONS = ("W", "KQ")
 HEADS = ("attention", "linear")
 NGD_LR = 0.01
+ADAM_LR = 0.01
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+_TINY = float(np.finfo(np.float64).tiny)
 AUTO_PROGRESS_STEPS = 10_000  # runs this long show a bar when stderr is a terminal
 
 Monitor = Callable[[np.ndarray], Mapping[str, Any]]
@@ -108,8 +124,8 @@ class TrainConfig:
     history is the iterate after t updates; steps 0 and ``steps`` are always recorded.
     """
 
-    optimizer: str = "ngd"  # "gd" | "ngd"
-    lr: float | None = None  # None: 0.01 for ngd, 1/smoothness_bound for gd
+    optimizer: str = "ngd"  # "gd" | "ngd" | "sgd" | "adam"
+    lr: float | None = None  # None: 0.01 for ngd and adam, 1/smoothness_bound for gd, sgd
     steps: int = 4000
     init: str = "auto"  # "auto" | "zero" | "random" | "uniform"
     init_scale: float = 1e-3
@@ -121,6 +137,7 @@ class TrainConfig:
     record_every: int = 0  # 0: only step 0 and the final step
     record_at: tuple[int, ...] = ()
     progress: bool | None = None  # None: a bar for long runs on a terminal
+    batch_size: int | None = None  # windows per step for sgd/adam (None: all)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "record_at", tuple(sorted({int(s) for s in self.record_at})))
@@ -136,6 +153,11 @@ class TrainConfig:
             raise ConfigError(f"steps must be >= 0, got {self.steps}")
         if self.width is not None and self.width < 1:
             raise ConfigError(f"width must be >= 1, got {self.width}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.batch_size is not None and self.optimizer in THEORY_OPTIMIZERS:
+            raise ConfigError(f"batch_size applies to sgd and adam, not {self.optimizer} "
+                              "(full-batch gradient descent)")
         if self.record_every < 0:
             raise ConfigError(f"record_every must be >= 0, got {self.record_every}")
         bad = [s for s in self.record_at if not 0 <= s <= self.steps]
@@ -146,7 +168,8 @@ class TrainConfig:
         """The same config with ``lr``, ``init`` and ``width`` made concrete for ``ds``."""
         lr = self.lr
         if lr is None:
-            lr = NGD_LR if self.optimizer == "ngd" else _default_gd_lr(ds, self.head)
+            lr = {"ngd": NGD_LR, "adam": ADAM_LR}.get(self.optimizer) or _default_gd_lr(
+                ds, self.head)
         init = self.init
         if init == "auto":
             init = "random" if self.parametrization == "KQ" else "zero"
@@ -154,6 +177,14 @@ class TrainConfig:
         if self.parametrization == "KQ" and width is None:
             width = ds.d
         return replace(self, lr=float(lr), init=init, width=width)
+
+    @property
+    def within_theory(self) -> bool:
+        """Whether the theorems cover this run: full-batch GD or normalised GD on the
+        combined W with the attention head (claim B); SGD, Adam, ``K Q^T`` and the
+        linear head are outside their hypotheses (conjectures C1, C3 at most)."""
+        return (self.optimizer in THEORY_OPTIMIZERS and self.parametrization == "W"
+                and self.head == "attention")
 
     def record_steps(self) -> frozenset[int]:
         every = range(0, self.steps + 1, self.record_every) if self.record_every else ()
@@ -263,6 +294,25 @@ def resolve_device(name: str) -> torch.device:
     raise DeviceError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got '{name}'")
 
 
+# -- window weights ----------------------------------------------------------------------
+def sample_weights(ds: Dataset) -> np.ndarray:
+    """``c_i / sum_j c_j`` from the dataset's ``counts`` (uniform when it has none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntp_mechanics.model.dataset import Dataset
+    >>> sample_weights(Dataset.from_arrays(np.eye(2), [((0, 1), 0), ((1,), 1)])).tolist()
+    [0.5, 0.5]
+    """
+    counts = getattr(ds, "counts", None)
+    c = np.ones(ds.n) if counts is None else np.asarray(counts, dtype=np.float64)
+    if c.shape != (ds.n,) or not np.all(np.isfinite(c)) or np.any(c < 0) or not c.sum() > 0:
+        raise ConfigError("counts must be one non-negative finite number per window, "
+                          "not all zero")
+    return c / c.sum()
+
+
 # -- the model ---------------------------------------------------------------------------
 class _Model:
     """Padded dataset tensors plus the loss and its gradient wrt W (hand-written)."""
@@ -277,6 +327,7 @@ class _Model:
         mask = torch.as_tensor(mask_np, device=device)
         label_mask = torch.as_tensor(label_np, device=device)
         self.head, self.n = head, ds.n
+        self.w = torch.as_tensor(sample_weights(ds), device=device)  # c_i / sum c
         self.keys = E[ids] * mask[..., None]  # n x T x d, zero on padding
         self.queries = E[ids[:, -1]]  # n x d
         neg_inf = torch.full(mask.shape, -math.inf, dtype=torch.float64, device=device)
@@ -290,14 +341,27 @@ class _Model:
             labels = torch.as_tensor([s.label for s in ds.samples], device=device)
             self.onehot = torch.nn.functional.one_hot(labels, ds.K).to(torch.float64)
 
+    def batch(self, idx: torch.Tensor) -> _Model:
+        """The same model on the windows ``idx``, weights renormalised within them."""
+        sub = object.__new__(type(self))
+        sub.__dict__ = dict(self.__dict__)
+        for name in ("keys", "queries", "pad_bias", "label_bias", "label", "off_label",
+                     "logit_rows", "onehot"):
+            if name in self.__dict__:
+                setattr(sub, name, self.__dict__[name][idx])
+        w = self.w[idx]
+        sub.w = w / w.sum().clamp_min(_TINY)
+        sub.n = len(idx)
+        return sub
+
     def scores(self, W: torch.Tensor) -> torch.Tensor:
         u = self.queries @ W.T  # n x d: W e_k
         return (self.keys @ u.unsqueeze(-1)).squeeze(-1) + self.pad_bias
 
     def weight_grad(self, g: torch.Tensor) -> torch.Tensor:
         """Adjoint of :meth:`scores`: ``sum_it g_it e_{x_it} e_{k_i}^T / n``."""
-        gk = (g.unsqueeze(1) @ self.keys).squeeze(1)  # n x d
-        return gk.T @ self.queries / self.n
+        gk = (g.unsqueeze(1) @ self.keys).squeeze(1) * self.w[:, None]  # n x d
+        return gk.T @ self.queries
 
     def grad(self, W: torch.Tensor) -> torch.Tensor:
         a = self.scores(W)
@@ -307,7 +371,7 @@ class _Model:
     def loss(self, W: torch.Tensor) -> torch.Tensor:
         a = self.scores(W)
         per = self._attention_loss(a) if self.head == "attention" else self._linear_loss(a)
-        return per.mean()
+        return per @ self.w
 
     # attention head: dL/da is s off the label and -s (1 - p) / p on it; 1 - p is summed
     # from the off-label terms so the gradient keeps full relative precision at tiny loss.
@@ -409,14 +473,19 @@ def train(
     iterates: dict[int, np.ndarray] = {}
     lr, ngd = cfg.lr, cfg.optimizer == "ngd"
     tiny = torch.finfo(torch.float64).tiny
+    batches = _Batches(ds.n, cfg, device)
+    adam = _Adam(params) if cfg.optimizer == "adam" else None
     with torch.inference_mode(), _flush_denormals(), _ProgressBar(cfg) as bar:
         for step in range(cfg.steps + 1):
             if step in record:
                 _record(step, weights(params), model, monitor, history, iterates)
             if step == cfg.steps:
                 break
-            grads = _param_grads(params, model.grad(weights(params)))
-            if ngd:
+            on = batches.model(model)
+            grads = _param_grads(params, on.grad(weights(params)))
+            if adam is not None:
+                adam.step(params, grads, lr)
+            elif ngd:
                 norm = _joint_norm(grads).clamp_min(tiny)  # on device: no sync
                 for p, g in zip(params, grads, strict=True):
                     p.addcdiv_(g, norm, value=-lr)
@@ -433,6 +502,53 @@ def train(
         iterates=iterates,
         factors=factors,
     )
+
+
+class _Batches:
+    """Mini-batches of ``batch_size`` windows: a fresh permutation (seeded CPU
+    generator, so every device draws the same windows) per epoch; the full model when
+    no batch size is set."""
+
+    def __init__(self, n: int, cfg: TrainConfig, device: torch.device) -> None:
+        import torch
+
+        self.n, self.device = n, device
+        self.size = cfg.batch_size if cfg.batch_size and cfg.batch_size < n else None
+        self.gen = torch.Generator().manual_seed(cfg.seed + 1)
+        self.order: torch.Tensor | None = None
+        self.pos = 0
+
+    def model(self, model: _Model) -> _Model:
+        import torch
+
+        if self.size is None:
+            return model
+        if self.order is None or self.pos + self.size > self.n:
+            self.order = torch.randperm(self.n, generator=self.gen).to(self.device)
+            self.pos = 0
+        idx = self.order[self.pos : self.pos + self.size]
+        self.pos += self.size
+        return model.batch(idx)
+
+
+class _Adam:
+    """Adam (Kingma and Ba 2015) with bias correction, in fp64."""
+
+    def __init__(self, params: list[torch.Tensor]) -> None:
+        import torch
+
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+        self.t = 0
+
+    def step(self, params: list[torch.Tensor], grads: list[torch.Tensor], lr: float) -> None:
+        b1, b2 = ADAM_BETAS
+        self.t += 1
+        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
+        for p, g, m, v in zip(params, grads, self.m, self.v, strict=True):
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.addcdiv_(m / c1, (v / c2).sqrt_().add_(ADAM_EPS), value=-lr)
 
 
 # -- batched training ----------------------------------------------------------------------
@@ -468,24 +584,28 @@ class _BatchModel(_Model):
         self.label_bias = torch.where(label_t, zeros, -math.inf)
         self.label = label_t
         self.off_label = (mask_t & ~label_t).to(torch.float64)
-        self.n = as_t([float(ds.n) for ds in datasets]).reshape(B, 1, 1)
         self.real = as_t(np.arange(n)[None, :] < np.array([ds.n for ds in datasets])[:, None])
+        w = np.zeros((B, n))  # c_i / sum c per dataset, 0 on padded samples
+        for b, ds in enumerate(datasets):
+            w[b, : ds.n] = sample_weights(ds)
+        self.w = as_t(w)
 
     def scores(self, W: torch.Tensor) -> torch.Tensor:
         u = self.queries @ W.transpose(-1, -2)  # B x n x d: W e_k
         return (self.keys @ u.unsqueeze(-1)).squeeze(-1) + self.pad_bias
 
     def weight_grad(self, g: torch.Tensor) -> torch.Tensor:
-        gk = (g.unsqueeze(-2) @ self.keys).squeeze(-2)  # B x n x d
-        return gk.transpose(-1, -2) @ self.queries / self.n
+        gk = (g.unsqueeze(-2) @ self.keys).squeeze(-2) * self.w[..., None]  # B x n x d
+        return gk.transpose(-1, -2) @ self.queries
 
     def losses(self, W: torch.Tensor) -> torch.Tensor:
         per = self._attention_loss(self.scores(W)) * self.real
-        return per.sum(-1) / self.n.reshape(-1)
+        return (per * self.w).sum(-1)
 
 
 def train_batch(
-    datasets: Sequence[Dataset], config: TrainConfig = TrainConfig()
+    datasets: Sequence[Dataset], config: TrainConfig = TrainConfig(),
+    seeds: Sequence[int] | None = None,
 ) -> list[TrainResult]:
     """Train one model per dataset, all in one tensor program; same iterates as :func:`train`.
 
@@ -500,9 +620,11 @@ def train_batch(
     Parameters
     ----------
     datasets : the datasets (any mix of shapes).
-    config : as for :func:`train`; the combined ``"W"`` parametrisation and the
-        ``"attention"`` head only.  Random init draws each dataset's ``d x d`` W from
-        ``config.seed``, exactly as :func:`train` does.
+    config : as for :func:`train`; the combined ``"W"`` parametrisation, the
+        ``"attention"`` head and full-batch ``gd``/``ngd`` only.  Random init draws
+        each dataset's ``d x d`` W from ``config.seed``, exactly as :func:`train` does.
+    seeds : one init seed per dataset (replacing ``config.seed``): several seeds of
+        one corpus in one batch are ``train_batch([ds] * 3, cfg, seeds=[0, 1, 2])``.
 
     Returns
     -------
@@ -525,7 +647,13 @@ def train_batch(
         raise ConfigError("train_batch needs at least one dataset")
     if config.parametrization != "W" or config.head != "attention":
         raise ConfigError("train_batch supports parametrization 'W' with the attention head only")
-    cfgs = [config.resolve(ds) for ds in datasets]
+    if config.optimizer not in THEORY_OPTIMIZERS:
+        raise ConfigError("train_batch supports full-batch gd and ngd; train sgd and adam "
+                          "runs one by one with train()")
+    if seeds is not None and len(seeds) != len(datasets):
+        raise ConfigError(f"train_batch got {len(seeds)} seeds for {len(datasets)} datasets")
+    cfgs = [config.resolve(ds) if seeds is None else replace(config, seed=int(sd)).resolve(ds)
+            for ds, sd in zip(datasets, seeds or [config.seed] * len(datasets), strict=True)]
     device = resolve_device(config.device)
     model = _BatchModel(datasets, device)
     B, d = len(datasets), model.keys.shape[-1]

@@ -16,6 +16,7 @@ import pytest
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.solvers import regpath
 from ntp_mechanics.solvers.finite import finite_component
 from ntp_mechanics.solvers.graph_svm import graph_svm
 from ntp_mechanics.solvers.loss import LogLoss
@@ -153,3 +154,80 @@ def test_doc_example() -> None:
     pt = solve_radius(Dataset.from_arrays(np.eye(2), [((0, 1), 0)]), 4.0)
     s = 4.0 / np.sqrt(2)
     np.testing.assert_allclose(pt.W, [[0, s], [0, -s]], atol=1e-6)
+
+
+# -- the matrix-free Newton path against the exponential-cone program -----------------------
+@pytest.mark.parametrize("seed", PATH_SEEDS[:3])
+def test_newton_path_matches_the_conic_program(
+    seed: int, make_dataset: Callable[..., Dataset]
+) -> None:
+    ds = make_dataset(seed, **PATH_KW)
+    tpg = TokenPriorityGraphs.from_dataset(ds)
+    radii = (2.0, 8.0, 20.0)
+    newton = regularization_path(ds, radii, tpg)
+    conic = regularization_path(ds, radii, tpg, method="conic")
+    S_all = Subspace.all_edges(ds.E, tpg)
+    for a, b in zip(newton, conic, strict=True):
+        assert a.certified and b.certified, (a.reason, b.reason)
+        assert a.status.startswith("newton") and not b.status.startswith("newton")
+        np.testing.assert_allclose(a.W, b.W, atol=1e-5 * a.R)
+        assert a.loss == pytest.approx(b.loss, rel=1e-8, abs=1e-14)
+        assert np.linalg.norm(a.W - S_all.project(a.W)) <= 1e-8 * a.R  # stays in S_all
+
+
+def test_newton_path_weights_windows_like_replicas(make_dataset: Callable[..., Dataset]) -> None:
+    ds = make_dataset(PATH_SEEDS[0], **PATH_KW)
+    counts = np.arange(1, ds.n + 1) % 3 + 1
+    replicated = ds.with_samples(s for s, c in zip(ds.samples, counts, strict=True)
+                                 for _ in range(c))
+    radii = (3.0, 12.0)
+    weighted = regularization_path(ds.with_counts(counts), radii)
+    plain = regularization_path(replicated, radii)
+    unweighted = regularization_path(ds, radii)
+    for w, p, u in zip(weighted, plain, unweighted, strict=True):
+        assert w.certified and p.certified
+        np.testing.assert_allclose(w.W, p.W, atol=1e-6 * w.R)
+        assert w.loss == pytest.approx(p.loss, rel=1e-9)
+        # control: the counts matter (ignoring them gives another point)
+        assert np.linalg.norm(u.W - w.W) > 1e-3 * w.R
+
+
+def test_window_certificate_rejects_a_slightly_wrong_point(
+    make_dataset: Callable[..., Dataset],
+) -> None:
+    ds = make_dataset(PATH_SEEDS[1], **PATH_KW)
+    tpg = TokenPriorityGraphs.from_dataset(ds)
+    R = 10.0
+    pt = solve_radius(ds, R, tpg)
+    wl = regpath.WindowLoss(ds)
+    assert regpath._certify_window(wl, pt.W, R, "test").certified
+    S_all = Subspace.all_edges(ds.E, tpg)
+    noise = S_all.matrix(np.random.default_rng(0).standard_normal(S_all.dim))
+    bad = pt.W + 1e-3 * R * noise / np.linalg.norm(noise)
+    bad *= R / np.linalg.norm(bad)
+    wrong = regpath._certify_window(wl, bad, R, "test")
+    assert not wrong.certified and wrong.kkt_residual > regpath.KKT_TOL
+
+
+def test_window_loss_equals_the_dense_loss(make_dataset: Callable[..., Dataset]) -> None:
+    ds = make_dataset(PATH_SEEDS[2], **PATH_KW)
+    wl, loss = regpath.WindowLoss(ds), LogLoss(ds)
+    rng = np.random.default_rng(1)
+    W, V = rng.standard_normal((2, ds.d, ds.d))
+    assert wl.value(W) == pytest.approx(loss.value(W), rel=1e-12)
+    np.testing.assert_allclose(wl.grad(W), loss.grad(W), atol=1e-13)
+    eps = 1e-6  # Hessian-vector product against a central difference of the gradient
+    fd = (loss.grad(W + eps * V) - loss.grad(W - eps * V)) / (2 * eps)
+    np.testing.assert_allclose(wl.hess_vec(wl.state(W), V), fd, atol=1e-7)
+
+
+def test_unknown_method_is_refused(chain_ds: Dataset) -> None:
+    with pytest.raises(ValueError, match="method"):
+        regularization_path(chain_ds, [1.0], method="simplex")
+
+
+def test_progress_bar_on_request(chain_ds: Dataset, capsys: pytest.CaptureFixture) -> None:
+    regularization_path(chain_ds, [1.0, 2.0], progress=True)
+    assert "regularization path" in capsys.readouterr().err
+    regularization_path(chain_ds, [1.0, 2.0], progress=False)
+    assert capsys.readouterr().err == ""

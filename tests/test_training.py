@@ -35,6 +35,7 @@ from ntp_mechanics.solvers.training import (
     resolve_device,
     smoothness_bound,
     train,
+    train_batch,
 )
 
 CPU = "cpu"
@@ -294,7 +295,9 @@ def test_random_init_is_seeded() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"optimizer": "adam"},
+        {"optimizer": "lbfgs"},
+        {"optimizer": "ngd", "batch_size": 8},
+        {"optimizer": "sgd", "batch_size": 0},
         {"steps": -1},
         {"lr": 0.0},
         {"lr": float("nan")},
@@ -404,6 +407,8 @@ def test_cli_train_bad_input_exits_2(tmp_path, capsys, no_cuda: None) -> None:
         ([str(good), "--steps", "-1"], "steps must be >= 0"),
         ([str(good), "--lr", "-0.1"], "lr must be"),
         ([str(good), "--device", "cuda"], "CUDA is not available"),
+        ([str(good), "--optimizer", "gd", "--batch-size", "2"], "batch_size applies"),
+        ([str(good), "--optimizer", "sgd", "--batch-size", "0"], "batch_size must be"),
     ]
     for extra, message in cases:
         assert main(["train", *extra, "--out", out]) == 2
@@ -411,7 +416,7 @@ def test_cli_train_bad_input_exits_2(tmp_path, capsys, no_cuda: None) -> None:
         assert message in err and err.count("\n") == 1
     assert main(["train", str(good), "--out", str(tmp_path / "no" / "dir" / "w.json")]) == 2
     with pytest.raises(SystemExit) as info:
-        main(["train", str(good), "--out", out, "--optimizer", "adam"])
+        main(["train", str(good), "--out", out, "--optimizer", "lbfgs"])
     assert info.value.code == 2
 
 
@@ -422,3 +427,60 @@ def test_importing_training_modules_does_not_import_torch() -> None:
         "sys.exit('torch' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+# -- outside the theorems: mini-batch SGD and Adam; window counts ---------------------------
+def test_counts_train_like_replicated_windows() -> None:
+    ds = random_dataset(7, 5, 6, 4)
+    counts = np.array([1, 3, 2, 1, 4, 2])[: ds.n]
+    replicated = ds.with_samples(s for s, c in zip(ds.samples, counts, strict=True)
+                                 for _ in range(c))
+    cfg = TrainConfig(optimizer="gd", steps=30, device=CPU, lr=0.5)
+    a = train(ds.with_counts(counts), cfg)
+    b = train(replicated, cfg)
+    c = train(ds, cfg)
+    np.testing.assert_allclose(a.W, b.W, atol=1e-12)
+    assert a.loss == pytest.approx(b.loss, rel=1e-12)
+    assert np.linalg.norm(a.W - c.W) > 1e-6  # control: the counts change the run
+    (batched,) = train_batch([ds.with_counts(counts)], cfg)
+    np.testing.assert_allclose(batched.W, a.W, atol=1e-12)
+
+
+def test_sgd_and_adam_are_outside_the_theory_and_descend() -> None:
+    ds = random_dataset(3, 6, 12, 5)
+    assert TrainConfig(optimizer="gd").within_theory and TrainConfig().within_theory
+    for opt in ("sgd", "adam"):
+        cfg = TrainConfig(optimizer=opt, steps=200, batch_size=4, device=CPU, seed=1)
+        assert not cfg.within_theory
+        res = train(ds, cfg)
+        assert res.loss < 0.9 * res.history[0]["loss"]
+        again = train(ds, cfg)
+        np.testing.assert_array_equal(res.W, again.W)  # seeded batches: reproducible
+        other = train(ds, TrainConfig(optimizer=opt, steps=200, batch_size=4, device=CPU,
+                                      seed=2))
+        if opt == "sgd":  # another seed draws other batches
+            assert np.linalg.norm(other.W - res.W) > 1e-8
+    # full-batch SGD is plain GD (same default step)
+    full = train(ds, TrainConfig(optimizer="sgd", steps=20, device=CPU))
+    gd = train(ds, TrainConfig(optimizer="gd", steps=20, device=CPU))
+    np.testing.assert_allclose(full.W, gd.W, atol=1e-14)
+
+
+def test_adam_first_step_is_lr_times_sign() -> None:
+    # Adam's bias-corrected first step is lr * g / (|g| + eps): lr times the sign of g
+    ds = random_dataset(5, 4, 5, 4)
+    g = gradient(ds, np.zeros((ds.d, ds.d)))
+    W = train(ds, TrainConfig(optimizer="adam", steps=1, lr=0.1, device=CPU)).W
+    np.testing.assert_allclose(W, -0.1 * g / (np.abs(g) + 1e-8), rtol=1e-9, atol=1e-15)
+    assert np.abs(W).max() > 0.09
+
+
+def test_train_batch_takes_one_seed_per_entry() -> None:
+    ds = random_dataset(2, 4, 5, 4)
+    cfg = TrainConfig(optimizer="ngd", steps=10, init="random", init_scale=0.1, device=CPU)
+    runs = train_batch([ds, ds, ds], cfg, seeds=[0, 1, 0])
+    np.testing.assert_allclose(runs[0].W, runs[2].W, atol=1e-14)
+    assert np.linalg.norm(runs[0].W - runs[1].W) > 1e-3
+    np.testing.assert_allclose(runs[1].W, train(ds, replace(cfg, seed=1)).W, atol=1e-12)
+    with pytest.raises(ConfigError):
+        train_batch([ds], TrainConfig(optimizer="adam", device=CPU))

@@ -42,11 +42,20 @@ limit:
 Weights too early in training are INCONCLUSIVE, never consistent: a norm below twice
 ``||W_svm||`` or a loss gap above 5% of ``L(0) - L*``.
 
+With ``--held-out HELDOUT`` (held-out windows of the same corpus, same vocabulary and
+embeddings) it adds the real-text measurements on those windows
+(:mod:`ntp_mechanics.kernel.realtext`): ``hard_retrieval_accuracy``, ``top_scc_mass``,
+``corr_W_svm``, ``corr_fin``, ``next_token_accuracy``, ``unigram_accuracy``,
+``bigram_accuracy`` (each a number, or null with its reason), and claim C judged on
+them.  Weights whose file records training by ``sgd`` or ``adam`` are outside the
+theorems' hypotheses: measured, never judged.
+
 Example (shell)::
 
     ntp-mechanics train ds.json --out w.json && ntp-mechanics check ds.json --weights w.json
     ntp-mechanics check ds.json --weights model.pt --key attn.weight
     ntp-mechanics check ds.json --weights model.safetensors --in-proj attn.in_proj_weight
+    ntp-mechanics check train.json --weights w.json --held-out heldout.json --json out.json
 """
 
 from __future__ import annotations
@@ -60,7 +69,7 @@ HELP = "judge weights trained on a dataset against claims B, C, D (and E where i
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dataset", type=Path, help="dataset JSON the weights were trained on")
+    p.add_argument("dataset", type=Path, help="dataset the weights were trained on (JSON or .npz)")
     p.add_argument("--weights", type=Path, required=True,
                    help="weights file: .json ('W': d x d, score e_{x_t}^T W e_query), .npz, "
                         ".pt/.pth (state dict or tensor) or .safetensors")
@@ -76,7 +85,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init-norm", type=float, metavar="B0",
                    help="bound on ||W(0)|| for the sound rules (0: trained from zero; "
                         "default sqrt(d), PyTorch's default init)")
-    p.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    p.add_argument("--held-out", type=Path, metavar="HELDOUT",
+                   help="held-out windows of the same corpus: adds hard retrieval, top-SCC "
+                        "mass, correlations and next-token accuracy against baselines")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
+                   help="the verdicts as JSON: on stdout, or written to FILE")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,7 +102,26 @@ def run(args: argparse.Namespace) -> int:
     W = load_weights(args.weights, ds.d, args.key, key_query=key_query, in_proj=args.in_proj)
     if args.init_norm is not None and not args.init_norm >= 0:
         raise DatasetError(f"--init-norm must be a non-negative number, got {args.init_norm}")
-    result = check(ds, W, init_norm=args.init_norm)
-    print(json.dumps(result.to_dict(), indent=1) if args.json else str(result))
+    heldout = load_dataset(args.held_out) if args.held_out is not None else None
+    result = check(ds, W, init_norm=args.init_norm, heldout=heldout,
+                   optimizer=_optimizer_of(args.weights))
+    text = json.dumps(result.to_dict(), indent=1)
+    print(text if args.json == "-" else str(result))  # first: a failed write loses nothing
     sys.stdout.flush()
+    if args.json not in (None, "-"):
+        try:
+            Path(args.json).write_text(text + "\n")
+        except OSError as exc:
+            raise DatasetError(f"cannot write {args.json}: {exc.strerror}") from None
     return result.exit_code
+
+
+def _optimizer_of(path: Path) -> str | None:
+    """The optimiser a weights JSON written by ``train`` records (None otherwise)."""
+    if path.suffix.lower() != ".json":
+        return None
+    try:
+        config = json.loads(path.read_text()).get("config")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return config.get("optimizer") if isinstance(config, dict) else None

@@ -26,9 +26,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--optimizer",
-        choices=("gd", "ngd"),
+        choices=("gd", "ngd", "sgd", "adam"),
         default="ngd",
-        help="plain or normalised gradient descent (default ngd)",
+        help="plain or normalised gradient descent (default ngd; the theory's), or "
+        "mini-batch sgd / adam (outside the theorems' hypotheses)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, metavar="B",
+        help="windows per step for sgd and adam (default: all)",
     )
     parser.add_argument(
         "--lr",
@@ -101,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         head=args.head,
         record_every=args.record_every,
         progress=args.progress,
+        batch_size=args.batch_size,
     )
     result = train(ds, config)
     save_weights(args.out, result)
