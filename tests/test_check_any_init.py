@@ -17,6 +17,7 @@ random weights of the same norm.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,9 @@ from ntp_mechanics import check
 from ntp_mechanics.app.cli import main
 from ntp_mechanics.generators import seeded
 from ntp_mechanics.kernel.claim_support import STRONGLY_CONNECTED
+from ntp_mechanics.kernel.evidence.weights import init_bound
 from ntp_mechanics.model.dataset import Dataset
+from ntp_mechanics.solvers.predictions import predict
 
 # (K, d, n, T): K from 3 to 16, the authors' n/T ranges
 SPECS = [(3, 4, 4, 3), (4, 4, 5, 4), (6, 8, 6, 4), (6, 8, 6, 4), (8, 8, 10, 6), (8, 8, 4, 6),
@@ -166,3 +169,20 @@ def test_rounding_drift_only_near_fp64_resolution() -> None:
     assert rounding_drift(40.0, 1e-3) == 0.0
     assert rounding_drift(40.0, 1e-30) == 40.0
     assert rounding_drift(40.0, 1e-6) == pytest.approx(40.0 * 1e-4)
+
+
+def test_loss_at_a_positive_infimum_is_not_a_contradiction() -> None:
+    """Two labels that share one window: L* = log 2 > 0, and the paper's protocol drives
+    the excess loss to fp64's floor, where normalised steps follow rounding off S_all.
+    That drift is allowed for (the excess loss, not the loss, sets it); the negated
+    weights, a wrong answer from the same run, are still rejected."""
+    from ntp_mechanics.solvers.training import PAPER_PROTOCOL, train
+
+    ds = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 0, 2), 1)])
+    W = train(ds, PAPER_PROTOCOL).W
+    pred = predict(ds)
+    assert pred.fin.L_star == pytest.approx(math.log(2))  # premise: a positive infimum
+    off = float(np.linalg.norm(W - pred.S_all.project(W)))
+    assert off > init_bound(ds.d)  # premise: the run did drift off S_all by rounding
+    assert check(ds, W, init_norm=0.0, predictions=pred).verdict.value == "consistent"
+    assert check(ds, -W, init_norm=0.0, predictions=pred).verdict.value == "contradicts"

@@ -110,29 +110,38 @@ def init_bound(d: int) -> float:
     return math.sqrt(d)
 
 
-def rounding_drift(norm: float, loss: float) -> float:
+def rounding_drift(norm: float, excess: float) -> float:
     """How far fp64 rounding may have moved a normalised-GD run of norm ``norm``.
 
-    Once the loss is near the fp64 resolution of the softmax, the computed gradient
-    (of size about ``L``) is dominated by rounding errors of size about
-    ``ROUNDING`` (``eps`` times the scores), and a *normalised* step follows the
-    rounding: unit steps in any direction, the part outside S_all included.  A run
-    moves at most about its final norm in total, so the drift is bounded by
-    ``norm * min(1, ROUNDING / L)``; 0 at the losses of the paper's cyclic runs.
+    The true gradient shrinks with the excess loss ``L - L*``; once that excess is near
+    the fp64 resolution of the softmax, the computed gradient is dominated by rounding
+    errors of size about ``ROUNDING`` (``eps`` times the scores), and a *normalised*
+    step follows the rounding: unit steps in any direction, the part outside S_all
+    included (the attention weights sum to 1 only up to rounding, so the gradient gains
+    a component off the zero-sum edge directions).  This happens at ``L*`` > 0 too: a
+    cyclic label set whose loss has reached its infimum.  A run moves at most about its
+    final norm in total, so the drift is bounded by ``norm * min(1, ROUNDING / (L -
+    L*))``; 0 at the excess losses of the paper's runs.
 
     Parameters
     ----------
     norm : float
         ``||P_{S_all} W||``.
-    loss : float
-        ``L(W)``, computed accurately (:func:`~ntp_mechanics.kernel.evidence.common.precise_loss`).
+    excess : float
+        ``L(W) - L*``, both computed accurately
+        (:func:`~ntp_mechanics.kernel.evidence.common.precise_loss`).
 
     Returns
     -------
     float
         The allowance added to the sound rules' bounds.
+
+    Examples
+    --------
+    >>> rounding_drift(40.0, 1e-3), rounding_drift(40.0, 0.0)
+    (0.0, 40.0)
     """
-    ratio = ROUNDING / loss if loss > 0 else math.inf
+    ratio = ROUNDING / excess if excess > 0 else math.inf
     return 0.0 if ratio < 1e-6 else norm * min(1.0, ratio)
 
 
@@ -162,12 +171,12 @@ def check_weights(pred: Predictions, W: np.ndarray,
     b0 = init_bound(pred.dataset.d) if init_norm is None else float(init_norm)
     loss = LogLoss(pred.dataset)
     LW = precise_loss(loss, W)
-    drift = rounding_drift(float(np.linalg.norm(W)), LW)
+    Ls = pred.fin.L_star
+    drift = rounding_drift(float(np.linalg.norm(W)), LW - Ls)
     # ||P W(0)||^2 + ||W(0) - P W(0)||^2 = ||W(0)||^2 <= b0^2, and at least
     # rem - drift of the remainder is W(0)'s
     bS = math.sqrt(max(b0 * b0 - max(rem - drift, 0.0) ** 2, 0.0)) + drift
     L0 = precise_loss(loss, np.zeros_like(W))
-    Ls = pred.fin.L_star
     rho = float(np.linalg.norm(W))
     ns = float(np.linalg.norm(pred.W_svm))
     att = attention_errors(pred.dataset.E, W, pred.W_fin, training_inputs(pred))
