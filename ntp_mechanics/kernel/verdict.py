@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from ntp_mechanics.kernel.environment import VERDICT_LOG_ENV
-from ntp_mechanics.kernel.verdict_log import append_verdict, log_path
+from ntp_mechanics.kernel.verdict_log import add_verdict
 
 __all__ = [
     "VERDICT_LOG_ENV",
@@ -135,17 +135,17 @@ class ClaimResult:
 
 
 def record(result: ClaimResult, test: str = "") -> None:
-    """Log ``result`` for the CI gate: ``hypothesis.event`` when inside a property
-    test, and one JSON line in ``$NTP_VERDICT_LOG`` when that is set."""
+    """Record ``result``: ``hypothesis.event`` when inside a property test, one verdict
+    of the current test, which the package's pytest plugin passes to ``gate`` and
+    ``report`` with the test's outcome, and one JSON line in ``$NTP_VERDICT_LOG`` when
+    that is set (:mod:`ntp_mechanics.kernel.verdict_log`)."""
     try:  # only meaningful inside @given; outside it Hypothesis raises
         from hypothesis import event
 
         event(f"{result.claim}: {result.verdict.value}")
     except Exception:  # no active Hypothesis test
         pass
-    path = log_path()
-    if path:
-        append_verdict(path, test, result.to_dict())
+    add_verdict(test, result.to_dict())
 
 
 # -- decaying sequences ------------------------------------------------------------------
