@@ -46,7 +46,7 @@ from ntp_mechanics.app.suite_run import (
 )
 from ntp_mechanics.kernel.claims import all_claims
 from ntp_mechanics.kernel.environment import GATE_ENV
-from ntp_mechanics.kernel.ledger import claim_status, group_by_claim
+from ntp_mechanics.kernel.ledger import judge_run
 from ntp_mechanics.kernel.verdict_log import read_conjecture_records
 
 __all__ = ["render", "summarise"]
@@ -55,19 +55,21 @@ def summarise(outcomes: dict[str, dict[str, Any]], verdict_lines: list[dict[str,
               gate_conjectures: bool, require_all: bool = True,
               conjectures: Sequence[dict[str, Any]] = (),
               extra: Sequence[str | Path] = ()) -> dict[str, Any]:
-    """Per-claim outcomes, verdict counts and status (the ledger's :func:`group_by_claim`
-    and :func:`claim_status`, the rule ``report`` uses too); the failures that fail the
-    gate.  ``outcomes`` carry their tests' verdicts; ``verdict_lines`` are any carried by
-    no test.  ``extra``: the user's claim modules or folders run beside the package's.
+    """Per-claim outcomes, verdict counts and status (the ledger's
+    :func:`~ntp_mechanics.kernel.ledger.judge_run`, the pass ``report`` uses too); the
+    failures that fail the gate.  ``outcomes`` carry their tests' verdicts;
+    ``verdict_lines`` are any carried by no test.  ``extra``: the user's claim modules or
+    folders run beside the package's.
 
     With ``require_all`` a theorem or fact that ran no test (module missing, or all
     deselected) fails the gate too: a gate that checks nothing must not pass.
     """
-    evidence = group_by_claim(outcomes, verdict_lines, conjectures, extra)
+    evidence, statuses = judge_run(outcomes, verdict_lines, conjectures, extra,
+                                   required=require_all)
     per_claim: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
     for cid, ev in evidence.claims.items():
-        st = claim_status(ev, required=require_all)
+        st = statuses[cid]
         # a conjecture's counterexample is an xfail unless gated, so a failed conjecture
         # test here is a crash or a failed negative control: always a failure
         failures += [n for n, e in ev.tests.items() if e["outcome"] in ("failed", "error")]

@@ -46,7 +46,6 @@ import pytest
 from ntp_mechanics.app.suite_run import VERDICTS
 from ntp_mechanics.kernel.claims import CLAIM_FILE, theorems_dir
 from ntp_mechanics.kernel.environment import DATABASE_ENV, PROFILE_ENV
-from ntp_mechanics.kernel.verdict_log import take_verdicts
 
 pytest_plugins = ["ntp_mechanics.app.conjecture_plugin"]
 
@@ -179,6 +178,8 @@ def pytest_runtest_makereport(item: pytest.Item,
                               call: pytest.CallInfo) -> Generator[None, Any, None]:
     """Attach the verdicts recorded in this phase to its report; remember a broken
     trainer (the run then ends with exit code 2, not 1)."""
+    from ntp_mechanics.kernel.verdict import take_verdicts  # numpy: not at plugin load
+
     outcome = yield
     verdicts = take_verdicts()
     if verdicts:

@@ -1,5 +1,6 @@
 """What one run says about each claim: its evidence grouped (:func:`group_by_claim`) and
-its status by one rule (:func:`claim_status`), shared by ``gate`` and ``report``.
+its status by one rule (:func:`claim_status`); :func:`judge_run` does both for every
+claim of a run, the one pass ``gate`` and ``report`` share.
 
 The rule:
 
@@ -36,12 +37,15 @@ Example
 >>> s = claim_status(ev.claims["F2"])
 >>> s.status, s.failed, s.outcome
 ('consistent', False, 'pass')
+>>> _, statuses = judge_run({"theorems/fact_F2_zero.py::test_x": {"outcome": "passed"}})
+>>> statuses["F2"].status, statuses["F1"].outcome, statuses["F1"].failed
+('consistent', 'not run', True)
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,7 +54,7 @@ from ntp_mechanics.kernel.claims import Claim, all_claims, claim_of_file
 from ntp_mechanics.kernel.verdict import Verdict
 
 __all__ = ["ClaimEvidence", "ClaimStatus", "Evidence", "claim_status", "group_by_claim",
-           "is_control"]
+           "is_control", "judge_run"]
 
 CONSISTENT, CONTRADICTS, INCONCLUSIVE = "consistent", "contradicts", "inconclusive"
 
@@ -194,6 +198,22 @@ def _asserted_status(ev: ClaimEvidence, tests: dict[str, int], required: bool) -
     bad = bool(tests.get("failed") or tests.get("error"))
     failed = verdict == CONTRADICTS or bad or (required and not entries)
     return ClaimStatus(verdict, verdict, failed, cases, detail, tuple(notes), tests)
+
+
+def judge_run(outcomes: Mapping[str, dict[str, Any]],
+              verdicts: Iterable[Mapping[str, Any]] = (),
+              conjectures: Iterable[Mapping[str, Any]] = (),
+              extra: Iterable[str | Path] = (),
+              required: bool | Collection[str] = True,
+              ) -> tuple[Evidence, dict[str, ClaimStatus]]:
+    """A run's evidence by claim (:func:`group_by_claim`) and every claim's status
+    (:func:`claim_status`).  ``required``: True (every claim), False (none) or the ids
+    of the claims that must have run (those selected)."""
+    evidence = group_by_claim(outcomes, verdicts, conjectures, extra)
+    statuses = {cid: claim_status(ev, required=required if isinstance(required, bool)
+                                  else cid in required)
+                for cid, ev in evidence.claims.items()}
+    return evidence, statuses
 
 
 def _conjecture_status(ev: ClaimEvidence, tests: dict[str, int]) -> ClaimStatus:

@@ -1,25 +1,15 @@
-"""Where a verdict goes once recorded: the current test's verdicts, and the verdict log.
+"""The verdict log: one JSON line per verdict, for whoever wants the lines in a file.
 
-A claim module calls :func:`ntp_mechanics.kernel.verdict.record`, which hands the
-verdict line ``{"test", "claim", "verdict", "reason", "metrics"}`` (a negative
-control's claim is ``"<id>-control"``) to :func:`add_verdict`:
-
-* it joins the verdicts of the test now running, which the package's pytest plugin
-  takes (:func:`take_verdicts`) into that test's report after each phase - so the
-  verdicts travel with the test's outcome, through pytest-xdist too, and ``gate`` and
-  ``report`` read them there;
-* when ``$NTP_VERDICT_LOG`` (:data:`~ntp_mechanics.kernel.environment.VERDICT_LOG_ENV`)
-  names a file, it is also appended there as one JSON line (:func:`append_verdict`),
-  for whoever wants the lines in a file; :func:`read_verdicts` reads them back.
-
-Conjecture records (``conjectures.json``, written by the conjecture plugin) are read by
-:func:`read_conjecture_records`.
+A claim module calls :func:`ntp_mechanics.kernel.verdict.record`; the verdict travels
+with its test's outcome to ``gate`` and ``report``, and when ``$NTP_VERDICT_LOG``
+(:data:`~ntp_mechanics.kernel.environment.VERDICT_LOG_ENV`) names a file,
+:func:`append_verdict` also adds ``{"test", "claim", "verdict", "reason", "metrics"}``
+to it (a negative control's claim is ``"<id>-control"``); :func:`read_verdicts` reads
+it back.  Conjecture records (``conjectures.json``, written by the conjecture plugin)
+are read by :func:`read_conjecture_records`.
 
 Example
 -------
->>> add_verdict("t", {"claim": "B", "verdict": "consistent"})
->>> take_verdicts(), take_verdicts()
-([{'test': 't', 'claim': 'B', 'verdict': 'consistent'}], [])
 >>> import tempfile, pathlib
 >>> log = pathlib.Path(tempfile.mkdtemp()) / "v.jsonl"
 >>> append_verdict(log, "t", {"claim": "B", "verdict": "consistent"})
@@ -37,29 +27,7 @@ from typing import Any
 
 from ntp_mechanics.kernel.environment import VERDICT_LOG_ENV
 
-__all__ = ["add_verdict", "append_verdict", "log_path", "read_conjecture_records",
-           "read_verdicts", "take_verdicts"]
-
-_PENDING: list[dict[str, Any]] = []  # verdicts recorded since the last take_verdicts()
-
-
-def add_verdict(test: str, result: Mapping[str, Any]) -> None:
-    """Keep one verdict (``ClaimResult.to_dict()``) for the current test, and append
-    it to ``$NTP_VERDICT_LOG`` when that is set."""
-    # a JSON round trip: plain values only, as pytest-xdist sends a report between processes
-    line = json.loads(json.dumps({"test": test, **result}, default=str))
-    _PENDING.append(line)
-    path = log_path()
-    if path:
-        append_verdict(path, test, result)
-
-
-def take_verdicts() -> list[dict[str, Any]]:
-    """The verdicts kept since the last call, which empties the list."""
-    out = list(_PENDING)
-    _PENDING.clear()
-    return out
-
+__all__ = ["append_verdict", "log_path", "read_conjecture_records", "read_verdicts"]
 
 def log_path() -> str | None:
     """The verdict log this process writes to (``$NTP_VERDICT_LOG``), or None."""
