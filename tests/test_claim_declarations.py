@@ -163,3 +163,28 @@ def test_gate_summary_lists_a_new_module(mine: Path, tmp_path: Path) -> None:
     assert row["status"] == "pass" and row["verdict"] == "consistent"
     assert row["tests"] == {"passed": 2}
     assert rc == 1 and "A" in data["not_run"]  # the package's theorems were deselected
+
+
+def test_verdicts_travel_with_their_tests_under_xdist(mine: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's verdicts come back in its own outcome entry, from pytest-xdist's
+    workers too; a verdict log the user names still receives every line, and the
+    report's rows do not depend on it."""
+    pytest.importorskip("xdist")
+    log = tmp_path / "mine.jsonl"
+    monkeypatch.setenv("NTP_VERDICT_LOG", str(log))
+    plan = replace(ReportPlan.tiny(("G", "H")), claim_paths=(str(mine),), jobs=2)
+    run = run_claims(plan, tmp_path, progress=False)
+    assert "-n" in run.command and run.verdicts == []  # premise: two workers, no side list
+    carried = {n.split("::")[-1]: [v["claim"] for v in e.get("verdicts", [])]
+               for n, e in run.outcomes.items()}
+    assert carried["test_trace_is_the_dimension"] == ["G"] * 3
+    assert carried["test_control_shifted_trace_is_rejected"] == ["G-control"]
+    assert carried["test_trace_is_one_more"] == ["H"]
+    rows = {r.id: r for r in claim_rows(run, plan.claim_ids, plan.claim_paths)}
+    assert rows["G"].cases == 3 and rows["G"].status == "consistent"
+    assert rows["H"].status == "contradicts" and rows["H"].failed
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert sorted(x["claim"] for x in lines) == ["G", "G", "G", "G-control", "H"]
+    log.unlink()  # the rows come from the outcomes, not from the log
+    assert claim_rows(run, plan.claim_ids, plan.claim_paths) == list(rows.values())

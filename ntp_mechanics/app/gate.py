@@ -13,10 +13,10 @@ Hypothesis profile, writes JUnit XML (``--junitxml``) and a JSON summary of ever
 
 The pytest session itself - its options, the outcome and progress plugins - is
 :mod:`ntp_mechanics.app.suite_run`, shared with ``test`` and ``report``.  Evidence
-comes from three places, none of which needs a conftest change: each test's outcome
-(:class:`~ntp_mechanics.app.suite_run.OutcomePlugin`), the verdict log
-(:mod:`ntp_mechanics.kernel.verdict_log`; claim ids such as ``"B-control"`` mark
-negative controls) and the conjecture plugin's records
+comes from two places, neither of which needs a conftest change: each test's outcome
+with the verdicts its test recorded
+(:class:`~ntp_mechanics.app.suite_run.OutcomePlugin`; claim ids such as
+``"B-control"`` mark negative controls) and the conjecture plugin's records
 (:mod:`ntp_mechanics.app.conjecture_plugin`).  Per claim, the status follows the one
 rule ``report`` uses too (:func:`ntp_mechanics.kernel.ledger.claim_status`).
 
@@ -45,9 +45,9 @@ from ntp_mechanics.app.suite_run import (
     suite_paths,
 )
 from ntp_mechanics.kernel.claims import all_claims
-from ntp_mechanics.kernel.environment import GATE_ENV, VERDICT_LOG_ENV
-from ntp_mechanics.kernel.ledger import claim_status, group_by_claim
-from ntp_mechanics.kernel.verdict_log import read_conjecture_records, read_verdicts
+from ntp_mechanics.kernel.environment import GATE_ENV
+from ntp_mechanics.kernel.ledger import judge_run
+from ntp_mechanics.kernel.verdict_log import read_conjecture_records
 
 __all__ = ["render", "summarise"]
 
@@ -55,18 +55,21 @@ def summarise(outcomes: dict[str, dict[str, Any]], verdict_lines: list[dict[str,
               gate_conjectures: bool, require_all: bool = True,
               conjectures: Sequence[dict[str, Any]] = (),
               extra: Sequence[str | Path] = ()) -> dict[str, Any]:
-    """Per-claim outcomes, verdict counts and status (the ledger's :func:`group_by_claim`
-    and :func:`claim_status`, the rule ``report`` uses too); the failures that fail the
-    gate.  ``extra``: the user's claim modules or folders run beside the package's.
+    """Per-claim outcomes, verdict counts and status (the ledger's
+    :func:`~ntp_mechanics.kernel.ledger.judge_run`, the pass ``report`` uses too); the
+    failures that fail the gate.  ``outcomes`` carry their tests' verdicts;
+    ``verdict_lines`` are any carried by no test.  ``extra``: the user's claim modules or
+    folders run beside the package's.
 
     With ``require_all`` a theorem or fact that ran no test (module missing, or all
     deselected) fails the gate too: a gate that checks nothing must not pass.
     """
-    evidence = group_by_claim(outcomes, verdict_lines, conjectures, extra)
+    evidence, statuses = judge_run(outcomes, verdict_lines, conjectures, extra,
+                                   required=require_all)
     per_claim: dict[str, dict[str, Any]] = {}
     failures: list[str] = []
     for cid, ev in evidence.claims.items():
-        st = claim_status(ev, required=require_all)
+        st = statuses[cid]
         # a conjecture's counterexample is an xfail unless gated, so a failed conjecture
         # test here is a crash or a failed negative control: always a failure
         failures += [n for n, e in ev.tests.items() if e["outcome"] in ("failed", "error")]
@@ -126,7 +129,6 @@ def run(args: Any) -> int:
     if args.render:
         print(render(json.loads(args.render.read_text())))
         return 0
-    import tempfile
     import time
 
     import pytest
@@ -135,10 +137,6 @@ def run(args: Any) -> int:
     all_claims(args.paths)  # a bad CLAIM declaration: exit 2 now, not after the run
     args.junitxml.parent.mkdir(parents=True, exist_ok=True)
     args.summary.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix="ntp-verdicts-", suffix=".jsonl")
-    os.close(fd)
-    log = Path(name)
-    os.environ[VERDICT_LOG_ENV] = str(log)
     if args.gate_conjectures:
         os.environ[GATE_ENV] = "1"
     paths = suite_paths(args.paths)
@@ -150,9 +148,8 @@ def run(args: Any) -> int:
     seconds = time.perf_counter() - t0
     records = [r for r in read_conjecture_records(conjecture_dir(pytest_args))
                if r.get("nodeid") in plugin.outcomes]  # this run's, not older ones
-    summary = summarise(plugin.outcomes, read_verdicts(log), args.gate_conjectures,
+    summary = summarise(plugin.outcomes, [], args.gate_conjectures,
                         conjectures=records, extra=args.paths)
-    log.unlink(missing_ok=True)
     broken = rc in (2, 3, 4, 5)  # interrupted, internal error, usage error, nothing collected
     passed = not broken and not summary["failures"] and not summary["not_run"]
     summary |= {"profile": args.profile, "pytest_exit_code": rc, "passed": passed,

@@ -20,6 +20,10 @@ configuration.  The plugin
 * loads the conjecture plugin (:mod:`ntp_mechanics.app.conjecture_plugin`):
   ``--gate-conjectures``, ``--conjecture-dir``, counterexample files and the
   ``conjectures`` section of the terminal summary;
+* hands each test's verdicts (:func:`ntp_mechanics.kernel.verdict.record`) to the
+  report of the phase that recorded them, as its attribute ``ntp_verdicts``
+  (:data:`ntp_mechanics.app.suite_run.VERDICTS`), which pytest-xdist carries from its
+  workers to the controller; ``gate`` and ``report`` read them there;
 * ``--ntp-trainer MODULE:FUNCTION``: runs claims B-E on the user's trainer
   (:mod:`ntp_mechanics.theorems.trainer_claims`, added to the run); a trainer that
   cannot be imported, raises or returns a wrong shape ends the run with exit code 2;
@@ -32,13 +36,14 @@ Loading it costs neither torch nor cvxpy.
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ntp_mechanics.app.suite_run import VERDICTS
 from ntp_mechanics.kernel.claims import CLAIM_FILE, theorems_dir
 from ntp_mechanics.kernel.environment import DATABASE_ENV, PROFILE_ENV
 
@@ -169,9 +174,16 @@ def _add_trainer_claims(config: pytest.Config, spec: str) -> None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    """Remember a broken trainer: the run ends with exit code 2, not 1."""
-    yield
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo) -> Generator[None, Any, None]:
+    """Attach the verdicts recorded in this phase to its report; remember a broken
+    trainer (the run then ends with exit code 2, not 1)."""
+    from ntp_mechanics.kernel.verdict import take_verdicts  # numpy: not at plugin load
+
+    outcome = yield
+    verdicts = take_verdicts()
+    if verdicts:
+        outcome.get_result().__dict__[VERDICTS] = verdicts
     if call.excinfo is not None and item.config.getoption("ntp_trainer", None):
         from ntp_mechanics.kernel.user_trainer import TrainerError
 

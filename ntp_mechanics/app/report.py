@@ -23,7 +23,8 @@ trials per configuration) with the matched-norm regularization path on 3 trials 
 
 How a row is filled: the claims are those the modules declare
 (:mod:`ntp_mechanics.kernel.claims`), and a row's verdict, cases and failure follow
-the one status rule ``gate`` uses too (:func:`ntp_mechanics.kernel.ledger.claim_status`).
+the one status rule ``gate`` uses too (:func:`ntp_mechanics.kernel.ledger.claim_status`,
+applied to every claim by :func:`~ntp_mechanics.kernel.ledger.judge_run`).
 
 * **Worst metric**: theorems - the largest value over cases of the error their module
   declares (``CLAIM``'s ``report_metric``) at the last scale measured and of its
@@ -57,7 +58,7 @@ from ntp_mechanics.app.experiment.paper import PaperPlan
 from ntp_mechanics.app.experiment.trial import Trial, TrialResult
 from ntp_mechanics.app.suite_run import ClaimsRun, run_claims
 from ntp_mechanics.kernel.claims import Claim
-from ntp_mechanics.kernel.ledger import claim_status, group_by_claim, is_control
+from ntp_mechanics.kernel.ledger import is_control, judge_run
 
 HELP = "run every claim and the paper's experiment; write DIR/report.md, report.json, figures"
 
@@ -121,13 +122,14 @@ class ClaimRow:
 def claim_rows(run: ClaimsRun, claim_ids: Sequence[str] | None = None,
                extra: Sequence[str | Path] = ()) -> list[ClaimRow]:
     """One :class:`ClaimRow` per declared claim, in registry order, by the status rule
-    the gate uses too (:func:`~ntp_mechanics.kernel.ledger.claim_status`); claims outside
+    the gate uses too (:func:`~ntp_mechanics.kernel.ledger.judge_run`); claims outside
     ``claim_ids`` (when given) are listed as not run (inconclusive, not failed)."""
-    evidence = group_by_claim(run.outcomes, run.verdicts, run.conjectures, extra)
+    selection = True if claim_ids is None else tuple(claim_ids)
+    evidence, statuses = judge_run(run.outcomes, run.verdicts, run.conjectures, extra,
+                                   required=selection)
     rows = []
     for cid, ev in evidence.claims.items():
-        selected = claim_ids is None or cid in claim_ids
-        st = claim_status(ev, required=selected)
+        selected, st = claim_ids is None or cid in claim_ids, statuses[cid]
         worst = (_worst_conjecture(ev.conjectures) if ev.claim.kind == "conjecture"
                  else _worst_metric(ev.claim, ev.verdicts))
         row = ClaimRow(cid, ev.claim.kind, ev.claim.statement, st.verdict, st.status, st.cases,

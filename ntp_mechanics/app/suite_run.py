@@ -7,14 +7,14 @@ One pytest session over claim modules, as ``gate``, ``test`` and ``report`` run 
   slow"``); :func:`suite_paths` - the package's claim modules
   (:func:`~ntp_mechanics.kernel.claims.claim_modules`) and the user's PATHS;
 * :class:`OutcomePlugin` - every test's outcome, markers, decided Hypothesis examples
-  (:func:`hypothesis_examples`) and first error line, in the controlling process (so
-  under pytest-xdist too); :class:`ProgressPlugin` - ``NTP-PROGRESS <done> <total>``
-  lines on stderr;
+  (:func:`hypothesis_examples`), first error line and verdicts (those the package's
+  plugin attached to its reports, :mod:`ntp_mechanics.app.plugin`), in the controlling
+  process (so under pytest-xdist too); :class:`ProgressPlugin` - ``NTP-PROGRESS <done>
+  <total>`` lines on stderr;
 * :func:`run_claims` - ``report``'s run: ``python -m ntp_mechanics.app.suite_run
   OUTCOMES.json [PYTEST ARGS...]`` in a subprocess (keeping pytest's module caches out
-  of the report's process) with ``$NTP_VERDICT_LOG`` set, read back as a
-  :class:`ClaimsRun`: outcomes, verdict-log lines
-  (:mod:`ntp_mechanics.kernel.verdict_log`) and conjecture records.
+  of the report's process), read back as a :class:`ClaimsRun`: outcomes (verdicts
+  included) and conjecture records.
 
 Example
 -------
@@ -66,6 +66,9 @@ class Selection(Protocol):
 
 
 PROGRESS_PREFIX = "NTP-PROGRESS"
+# the report attribute holding a test phase's verdicts, set by the package's plugin (not
+# user_properties: those would also land in the JUnit XML file as <property> elements)
+VERDICTS = "ntp_verdicts"
 _HYPOTHESIS_STATS = "_hypothesis_stats"  # where Hypothesis's pytest plugin leaves statistics
 _PHASE = re.compile(r"during (\w+) phase")
 _CASES = re.compile(r"(\d+) passing, (\d+) failing, and (\d+) invalid test cases")
@@ -75,8 +78,9 @@ class OutcomePlugin:
     """Collects ``(nodeid, outcome, markers)`` for every test (controller side).
 
     Each entry: ``outcome`` (passed / failed / error / skipped), ``duration``,
-    ``markers``, ``examples`` (decided Hypothesis examples, None for a plain test) and,
-    for a failure, ``message`` (the first line of the error).
+    ``markers``, ``examples`` (decided Hypothesis examples, None for a plain test), for
+    a failure ``message`` (the first line of the error) and, for a test that recorded
+    any, ``verdicts`` (its verdict lines, :func:`ntp_mechanics.kernel.verdict.record`).
     """
 
     def __init__(self) -> None:
@@ -97,6 +101,9 @@ class OutcomePlugin:
             entry["examples"] = hypothesis_examples(str(stats))
         else:
             entry.setdefault("examples", None)
+        verdicts = getattr(report, "__dict__", {}).get(VERDICTS)
+        if verdicts:
+            entry.setdefault("verdicts", []).extend(verdicts)
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
@@ -219,7 +226,12 @@ def run_pytest(outcomes_path: Path, pytest_args: list[str]) -> int:
 # -- running the claim modules -------------------------------------------------------------
 @dataclass(frozen=True)
 class ClaimsRun:
-    """Raw evidence of one pytest run over the claim modules."""
+    """Raw evidence of one pytest run over the claim modules: the tests' outcomes (their
+    verdicts included, :class:`OutcomePlugin`) and the conjecture records.
+
+    ``verdicts``: verdict lines carried by no test's entry (a log kept apart, a
+    hand-made run); a run of :func:`run_claims` has none.
+    """
 
     outcomes: dict[str, dict[str, Any]]
     verdicts: list[dict[str, Any]]
@@ -252,17 +264,17 @@ def run_claims(plan: Selection, out: Path, progress: bool | None = None) -> Clai
     output goes to ``out/pytest.log``, conjecture records to ``out/conjectures/``."""
     from tqdm import tqdm
 
-    from ntp_mechanics.kernel.environment import GATE_ENV, PROFILE_ENV, VERDICT_LOG_ENV
-    from ntp_mechanics.kernel.verdict_log import read_conjecture_records, read_verdicts
+    from ntp_mechanics.kernel.environment import GATE_ENV, PROFILE_ENV
+    from ntp_mechanics.kernel.verdict_log import read_conjecture_records
 
     # absolute: pytest runs with cwd=out, where a relative --out would name out/out/...
     conj_dir = out.resolve() / "conjectures"
     (conj_dir / "conjectures.json").unlink(missing_ok=True)  # never merge stale records
     with tempfile.TemporaryDirectory(prefix="ntp-report-") as tmp:
-        outcomes_path, log = Path(tmp) / "outcomes.json", Path(tmp) / "verdicts.jsonl"
+        outcomes_path = Path(tmp) / "outcomes.json"
         cmd = pytest_command(plan, outcomes_path, conj_dir)
         # the Hypothesis profile travels as --hypothesis-profile (session_args) only
-        env = dict(os.environ, **{VERDICT_LOG_ENV: str(log)})
+        env = dict(os.environ)
         env.pop(PROFILE_ENV, None)
         env.pop(GATE_ENV, None)  # the report records conjectures, never gates
         # tiny tensors: with one xdist worker per core, torch's intra-op threads only
@@ -285,9 +297,8 @@ def run_claims(plan: Selection, out: Path, progress: bool | None = None) -> Clai
             rc = proc.wait()
         seconds = time.perf_counter() - t0
         raw = json.loads(outcomes_path.read_text()) if outcomes_path.exists() else {}
-        verdicts = read_verdicts(log)
     conj = read_conjecture_records(conj_dir)
-    return ClaimsRun(raw.get("outcomes", {}), verdicts, conj, rc, seconds, cmd)
+    return ClaimsRun(raw.get("outcomes", {}), [], conj, rc, seconds, cmd)
 
 
 def _disable(progress: bool | None) -> bool | None:

@@ -1,7 +1,7 @@
 """The verification kernel that theorem modules import.
 
 * :mod:`ntp_mechanics.kernel.verdict` - verdicts (consistent / contradicts /
-  inconclusive), decay extrapolation, the verdict log.
+  inconclusive), decay extrapolation, ``record`` (a test's verdicts).
 * :mod:`ntp_mechanics.kernel.evidence` - the judges of claims A-E and their controls.
 * :mod:`ntp_mechanics.kernel.claims` - the claim registry: every claim as its own
   module declares it (``CLAIM = dict(...)``, read with :mod:`ast`), ids and their syntax.

@@ -1,9 +1,11 @@
 """What one run says about each claim: its evidence grouped (:func:`group_by_claim`) and
-its status by one rule (:func:`claim_status`), shared by ``gate`` and ``report``.
+its status by one rule (:func:`claim_status`); :func:`judge_run` does both for every
+claim of a run, the one pass ``gate`` and ``report`` share.
 
 The rule:
 
-* **Theorems** record one verdict per judged case in the verdict log.  The verdict is
+* **Theorems** record one verdict per judged case (carried by the test's outcome
+  entry, ``"verdicts"``).  The verdict is
   :meth:`~ntp_mechanics.kernel.verdict.Verdict.combine` of them (any contradicts wins,
   then any inconclusive).  A failed test adds *inconclusive* (its contradicting
   verdict, if any, is already in the log); cases tried = the number of verdicts.
@@ -24,10 +26,10 @@ The rule:
 
 Example
 -------
->>> ev = group_by_claim({"theorems/fact_F2_zero.py::test_x": {"outcome": "passed"},
+>>> ev = group_by_claim({"theorems/fact_F2_zero.py::test_x": {"outcome": "passed",
+...                          "verdicts": [{"claim": "F2", "verdict": "consistent"}]},
 ...                      "tests/test_tpg.py::test_y": {"outcome": "failed"}},
-...                     [{"claim": "F2", "verdict": "consistent"},
-...                      {"claim": "F2-control", "verdict": "contradicts"}])
+...                     [{"claim": "F2-control", "verdict": "contradicts"}])
 >>> list(ev.claims["F2"].tests), len(ev.claims["F2"].verdicts), len(ev.claims["F2"].controls)
 (['theorems/fact_F2_zero.py::test_x'], 1, 1)
 >>> list(ev.other_tests)
@@ -35,12 +37,15 @@ Example
 >>> s = claim_status(ev.claims["F2"])
 >>> s.status, s.failed, s.outcome
 ('consistent', False, 'pass')
+>>> _, statuses = judge_run({"theorems/fact_F2_zero.py::test_x": {"outcome": "passed"}})
+>>> statuses["F2"].status, statuses["F1"].outcome, statuses["F1"].failed
+('consistent', 'not run', True)
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +54,7 @@ from ntp_mechanics.kernel.claims import Claim, all_claims, claim_of_file
 from ntp_mechanics.kernel.verdict import Verdict
 
 __all__ = ["ClaimEvidence", "ClaimStatus", "Evidence", "claim_status", "group_by_claim",
-           "is_control"]
+           "is_control", "judge_run"]
 
 CONSISTENT, CONTRADICTS, INCONCLUSIVE = "consistent", "contradicts", "inconclusive"
 
@@ -59,7 +64,7 @@ class ClaimEvidence:
     """Everything one run says about one claim.
 
     ``tests`` maps the node ids of its module's tests to their outcome entries;
-    ``verdicts`` are its verdict-log lines, ``controls`` those of its negative controls
+    ``verdicts`` are its verdict lines, ``controls`` those of its negative controls
     (claim ``"<id>-control"``); ``conjectures`` its conjecture-plugin records.
     """
 
@@ -84,10 +89,11 @@ def group_by_claim(outcomes: Mapping[str, dict[str, Any]],
                    conjectures: Iterable[Mapping[str, Any]] = (),
                    extra: Iterable[str | Path] = ()) -> Evidence:
     """Sort a run's evidence by claim: test outcomes by their module's file name
-    (:func:`~ntp_mechanics.kernel.claims.claim_of_file`), verdict lines by their
-    ``claim`` field (``"B-control"`` is B's control), conjecture records by their
-    ``id``.  ``extra``: the user's claim folders or files run beside the package's.
-    Lines and records of claims neither declared nor run are dropped."""
+    (:func:`~ntp_mechanics.kernel.claims.claim_of_file`), verdict lines - those the
+    outcome entries carry (``"verdicts"``), then ``verdicts`` (lines carried by no
+    entry) - by their ``claim`` field (``"B-control"`` is B's control), conjecture
+    records by their ``id``.  ``extra``: the user's claim folders or files run beside
+    the package's.  Lines and records of claims neither declared nor run are dropped."""
     claims = {c.id: ClaimEvidence(c) for c in all_claims(extra)}
     other: dict[str, dict[str, Any]] = {}
     for nodeid, entry in sorted(outcomes.items()):
@@ -99,7 +105,8 @@ def group_by_claim(outcomes: Mapping[str, dict[str, Any]],
         if cid not in claims:
             claims[cid] = ClaimEvidence(Claim(cid, kind, ""))
         claims[cid].tests[nodeid] = entry
-    for line in verdicts:
+    carried = [v for _, e in sorted(outcomes.items()) for v in e.get("verdicts", ())]
+    for line in [*carried, *verdicts]:
         base, _, control = str(line.get("claim", "")).partition("-")
         if base in claims:
             (claims[base].controls if control else claims[base].verdicts).append(dict(line))
@@ -191,6 +198,22 @@ def _asserted_status(ev: ClaimEvidence, tests: dict[str, int], required: bool) -
     bad = bool(tests.get("failed") or tests.get("error"))
     failed = verdict == CONTRADICTS or bad or (required and not entries)
     return ClaimStatus(verdict, verdict, failed, cases, detail, tuple(notes), tests)
+
+
+def judge_run(outcomes: Mapping[str, dict[str, Any]],
+              verdicts: Iterable[Mapping[str, Any]] = (),
+              conjectures: Iterable[Mapping[str, Any]] = (),
+              extra: Iterable[str | Path] = (),
+              required: bool | Collection[str] = True,
+              ) -> tuple[Evidence, dict[str, ClaimStatus]]:
+    """A run's evidence by claim (:func:`group_by_claim`) and every claim's status
+    (:func:`claim_status`).  ``required``: True (every claim), False (none) or the ids
+    of the claims that must have run (those selected)."""
+    evidence = group_by_claim(outcomes, verdicts, conjectures, extra)
+    statuses = {cid: claim_status(ev, required=required if isinstance(required, bool)
+                                  else cid in required)
+                for cid, ev in evidence.claims.items()}
+    return evidence, statuses
 
 
 def _conjecture_status(ev: ClaimEvidence, tests: dict[str, int]) -> ClaimStatus:

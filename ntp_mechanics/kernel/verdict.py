@@ -60,6 +60,7 @@ __all__ = [
     "judge_decay",
     "limit_of_decaying",
     "record",
+    "take_verdicts",
 ]
 
 
@@ -134,18 +135,38 @@ class ClaimResult:
         return ClaimResult(claim, verdict, metrics, "; ".join(str(p) for p in worst))
 
 
+_PENDING: list[dict[str, Any]] = []  # verdicts recorded since the last take_verdicts()
+
+
 def record(result: ClaimResult, test: str = "") -> None:
-    """Log ``result`` for the CI gate: ``hypothesis.event`` when inside a property
-    test, and one JSON line in ``$NTP_VERDICT_LOG`` when that is set."""
+    """Record ``result``: ``hypothesis.event`` when inside a property test; one verdict
+    line ``{"test", "claim", "verdict", "reason", "metrics"}`` kept for the current test
+    (the package's pytest plugin takes it, :func:`take_verdicts`, into the test's
+    report, where ``gate`` and ``report`` read it); and that line appended to
+    ``$NTP_VERDICT_LOG`` when set (:mod:`ntp_mechanics.kernel.verdict_log`).
+
+    >>> record(ClaimResult("B", Verdict.CONSISTENT), "t")
+    >>> [(v["test"], v["claim"], v["verdict"]) for v in take_verdicts()], take_verdicts()
+    ([('t', 'B', 'consistent')], [])
+    """
     try:  # only meaningful inside @given; outside it Hypothesis raises
         from hypothesis import event
 
         event(f"{result.claim}: {result.verdict.value}")
     except Exception:  # no active Hypothesis test
         pass
+    # plain values only (a JSON round trip): pytest-xdist sends reports between processes
+    _PENDING.append(json.loads(json.dumps({"test": test, **result.to_dict()}, default=str)))
     path = log_path()
     if path:
         append_verdict(path, test, result.to_dict())
+
+
+def take_verdicts() -> list[dict[str, Any]]:
+    """The verdict lines :func:`record` kept since the last call, which empties them."""
+    out = list(_PENDING)
+    _PENDING.clear()
+    return out
 
 
 # -- decaying sequences ------------------------------------------------------------------

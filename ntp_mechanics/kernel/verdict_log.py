@@ -1,11 +1,12 @@
-"""The verdict log: one JSON line per verdict, written during a run and read after it.
+"""The verdict log: one JSON line per verdict, for whoever wants the lines in a file.
 
-A claim module calls :func:`ntp_mechanics.kernel.verdict.record`; when
-``$NTP_VERDICT_LOG`` (:data:`~ntp_mechanics.kernel.environment.VERDICT_LOG_ENV`) names a
-file, :func:`append_verdict` adds ``{"test", "claim", "verdict", "reason", "metrics"}``
-to it (a negative control's claim is ``"<id>-control"``).  ``gate`` and ``report`` read
-it back with :func:`read_verdicts`.  Conjecture records (``conjectures.json``, written
-by the conjecture plugin) are read by :func:`read_conjecture_records`.
+A claim module calls :func:`ntp_mechanics.kernel.verdict.record`; the verdict travels
+with its test's outcome to ``gate`` and ``report``, and when ``$NTP_VERDICT_LOG``
+(:data:`~ntp_mechanics.kernel.environment.VERDICT_LOG_ENV`) names a file,
+:func:`append_verdict` also adds ``{"test", "claim", "verdict", "reason", "metrics"}``
+to it (a negative control's claim is ``"<id>-control"``); :func:`read_verdicts` reads
+it back.  Conjecture records (``conjectures.json``, written by the conjecture plugin)
+are read by :func:`read_conjecture_records`.
 
 Example
 -------
@@ -27,7 +28,6 @@ from typing import Any
 from ntp_mechanics.kernel.environment import VERDICT_LOG_ENV
 
 __all__ = ["append_verdict", "log_path", "read_conjecture_records", "read_verdicts"]
-
 
 def log_path() -> str | None:
     """The verdict log this process writes to (``$NTP_VERDICT_LOG``), or None."""
