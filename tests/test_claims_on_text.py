@@ -148,6 +148,7 @@ def run_control(test: Any, ds: Dataset, **need: bool) -> None:
 
 # -- claim A -------------------------------------------------------------------------------
 @given(ds=text)
+@settings(deadline=None)
 @example(ds=MIXED)
 def test_A_on_text(ds: Dataset) -> None:
     run_claim(A.test_regularization_path_tends_to_svm_direction_and_W_fin, ds,
@@ -175,6 +176,7 @@ def test_A_control_unreduced_W_fin_on_text(ds: Dataset) -> None:
 
 # -- claim B -------------------------------------------------------------------------------
 @given(ds=text)
+@settings(deadline=None)
 @example(ds=MIXED)
 @example(ds=SC)
 def test_B_on_text(ds: Dataset) -> None:
@@ -182,7 +184,7 @@ def test_B_on_text(ds: Dataset) -> None:
 
 
 @given(ds=text, multiple=st.sampled_from(B.INIT_MULTIPLES), seed=st.integers(0, 2**16))
-@settings(max_examples=5)
+@settings(max_examples=5, deadline=None)
 def test_B_random_init_on_text(ds: Dataset, multiple: float, seed: int) -> None:
     body(B.test_gradient_descent_from_random_init)(ds=ds, multiple=multiple, seed=seed)
 
@@ -213,6 +215,7 @@ def test_B_control_unprojected_random_init_on_text(seed: int) -> None:
 
 # -- claim C -------------------------------------------------------------------------------
 @given(ds=text)
+@settings(deadline=None)
 @example(ds=MIXED)
 def test_C_on_text(ds: Dataset) -> None:
     run_claim(C.test_attention_retrieves_the_label_scc_then_composes, ds, acyclic_edge=True)
@@ -220,7 +223,7 @@ def test_C_on_text(ds: Dataset) -> None:
 
 
 @given(ds=text, data=st.data())
-@settings(max_examples=5)
+@settings(max_examples=5, deadline=None)
 def test_C_fresh_inputs_on_text(ds: Dataset, data: st.DataObject) -> None:
     if within(ds, acyclic_edge=True):
         body(C.test_fresh_inputs_follow_their_dominating_scc)(ds=ds, data=data)
@@ -241,6 +244,7 @@ def test_C_control_uniform_composition_on_text(ds: Dataset) -> None:
 
 # -- claim D -------------------------------------------------------------------------------
 @given(ds=text)
+@settings(deadline=None)
 @example(ds=MIXED)
 def test_D_on_text(ds: Dataset) -> None:
     run_claim(D.test_iterates_are_W_fin_plus_norm_times_svm_direction, ds, acyclic_edge=True)
@@ -273,12 +277,14 @@ def test_D_control_weights_of_another_cut_are_rejected() -> None:
 
 # -- claim E -------------------------------------------------------------------------------
 @given(ds=text)
+@settings(deadline=None)
 @example(ds=ACYCLIC)
 def test_E_acyclic_on_text(ds: Dataset) -> None:
     run_claim(E.test_acyclic_graphs_give_the_attention_svm, ds, acyclic_only=True)
 
 
 @given(ds=text)
+@settings(deadline=None)
 @example(ds=SC_CUTS[0])
 @example(ds=SC_CUTS[1])
 @example(ds=SC_CUTS[2])
