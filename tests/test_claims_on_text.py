@@ -13,8 +13,14 @@ cyclic edge, acyclic-only or strongly connected graphs).  Language gives whateve
 gives, so each test here first checks the hypothesis its claim-module twin draws under:
 a draw outside it is *counted* (``hypothesis.event``) and, for a negative control,
 rejected (``hypothesis.reject``, as the claim modules' own controls do) - never judged.
-An infeasible Graph-SVM (``d < K`` happens: Gaussian embeddings of fewer dimensions
-than tokens) and a vacuous claim (``W_svm = 0``) are counted by the bodies themselves
+Every claim module draws linearly independent embeddings (``K <= d``), the hypothesis
+under which the Graph-SVM is always feasible; text draws Gaussian embeddings of fewer
+dimensions than tokens too, and those are counted as outside, feasible or not.  (On one
+such cut, ``tests/fixtures/text_rank_deficient_gd_plateau.json``, K = 3 and d = 2 with a
+feasible Graph-SVM, normalised GD's direction stayed 0.38 from ``W_svm`` over 3,100
+steps while the regularization path was still closing in: what the theory says below
+full rank is not settled here.)  Uncertified predictions and a vacuous claim
+(``W_svm = 0``) are counted by the bodies themselves
 (:func:`ntp_mechanics.kernel.claim_support.solvable` / ``separable``).
 
 Outcomes.  As in the claim modules: a drawn dataset must not contradict the claim (an
@@ -113,7 +119,9 @@ def within(ds: Dataset, *, acyclic_edge: bool = False, cyclic_edge: bool = False
     """Whether ``ds`` meets the hypothesis its claim-module twin draws under; if not,
     the draw is counted as outside the hypotheses (an event) and False returned."""
     spec = _spec(ds)
+    full_rank = ds.d >= ds.K and np.linalg.matrix_rank(ds.E) == ds.K
     missing = [what for what, need, has in [
+        ("embeddings not linearly independent (d < K)", True, full_rank),
         ("no acyclic edge", acyclic_edge or acyclic_only, spec.n_acyclic_edges > 0),
         ("no cyclic edge", cyclic_edge, spec.n_cyclic_edges > 0),
         ("a cyclic edge (not acyclic graphs)", acyclic_only, spec.is_acyclic),
@@ -186,7 +194,8 @@ def test_B_on_text(ds: Dataset) -> None:
 @given(ds=text, multiple=st.sampled_from(B.INIT_MULTIPLES), seed=st.integers(0, 2**16))
 @settings(max_examples=5, deadline=None)
 def test_B_random_init_on_text(ds: Dataset, multiple: float, seed: int) -> None:
-    body(B.test_gradient_descent_from_random_init)(ds=ds, multiple=multiple, seed=seed)
+    if within(ds):
+        body(B.test_gradient_descent_from_random_init)(ds=ds, multiple=multiple, seed=seed)
 
 
 @given(ds=text)
