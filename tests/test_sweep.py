@@ -188,8 +188,8 @@ def test_unreachable_scheduler_is_exit_2_and_keeps_rows(
         local: tuple[Path, dict], capsys: pytest.CaptureFixture) -> None:
     out, _ = local
     before = sorted(p.name for p in (out / "parts").iterdir())
-    code = main(["sweep", "--out", str(out), "--grid", TINY, "--scheduler",
-                 "tcp://127.0.0.1:9", "--timeout", "2"])
+    code = main(["sweep", "--out", str(out), "--grid", TINY, "--steps", "60",
+                 "--record-every", "20", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "2"])
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach the Dask scheduler" in err
     assert len(err.strip().splitlines()) == 1
@@ -227,3 +227,104 @@ def test_local_pool_reruns_what_a_dead_worker_took_down(tmp_path: Path) -> None:
                          on_done=lambda _, r: got.append(r), on_error=lambda *_: None,
                          progress=False)
     assert failures == 0 and got == [7, 7, 7]
+
+
+# -- rows record the values used; one grid per DIR; a cluster without workers ------------------
+def test_a_row_records_the_step_size_and_init_scale_it_used() -> None:
+    from ntp_mechanics.app.experiment.tasks import to_trial
+    from ntp_mechanics.app.experiment.trial import draw_dataset
+    from ntp_mechanics.solvers.training import NGD_LR, smoothness_bound
+
+    spec = "K=3 d=3 n=3 T=3 optimizer=gd,ngd init=zero,default"
+    tasks = parse_grid(spec).tasks(1, steps=5, record_every=5)
+    for task, (row, _) in zip(tasks, run_chunk(tasks), strict=True):
+        p = task.params
+        assert p["lr"] == "auto"  # the default step applied
+        ds = draw_dataset(to_trial(task))[0]
+        lr = NGD_LR if p["optimizer"] == "ngd" else 1 / smoothness_bound(ds)
+        assert row["lr"] == pytest.approx(lr, rel=1e-12), p
+        scale = 0.0 if p["init"] == "zero" else 1 / np.sqrt(3 * p["d"])
+        assert row["init_scale"] == pytest.approx(scale, rel=1e-12), p
+        assert row["steps"] == 5
+        assert point_of_row(row) == p and row["seed"] == task_seed(p, task.trial)
+
+
+@pytest.mark.parametrize(("second", "says"), [
+    (["--grid", "K=3 d=3 n=3 T=4 kind=cyclic,any"], "holds the grid"),
+    (["--grid", TINY, "--steps", "80"], "--steps 60"),
+])
+def test_another_grid_into_the_same_dir_is_refused(
+        local: tuple[Path, dict], second: list[str], says: str,
+        capsys: pytest.CaptureFixture) -> None:
+    out, _ = local
+    before = sorted(p.name for p in (out / "parts").iterdir())
+    argv = ["sweep", "--out", str(out), "--steps", "60", "--record-every", "20",
+            "--trials", "3", "--workers", "1", *second]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in (out / "parts").iterdir()) == before
+
+
+def test_the_same_grid_written_otherwise_resumes(local: tuple[Path, dict]) -> None:
+    out, _ = local
+    res = run_sweep("kind=any,cyclic T=3 n=3 d=K K=3", out, workers=1, progress=False,
+                    **PROTOCOL)
+    assert (res["computed"], res["skipped"], res["rows"]) == (0, 6, 6)
+
+
+@pytest.fixture
+def scheduler_only(tmp_path: Path) -> Iterator[Path]:
+    """A Dask scheduler with no worker at all."""
+    sched_file = tmp_path / "scheduler.json"
+    proc = _dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                 "--scheduler-file", str(sched_file), log=tmp_path / "scheduler.log")
+    try:
+        deadline = time.monotonic() + 60
+        while not sched_file.exists():
+            assert time.monotonic() < deadline, "scheduler did not start"
+            time.sleep(0.1)
+        yield sched_file
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_a_cluster_without_workers_is_exit_2_after_the_worker_timeout(
+        scheduler_only: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "s"
+    t0 = time.monotonic()
+    code = main(["sweep", "--out", str(out), "--grid", "K=3 d=3 n=3 T=3", "--trials", "1",
+                 "--steps", "5", "--scheduler-file", str(scheduler_only),
+                 "--worker-timeout", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no worker for 2 s" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert time.monotonic() - t0 < 30
+
+
+def test_a_cluster_that_loses_every_worker_keeps_finished_rows(
+        cluster: tuple[Path, list[subprocess.Popen]], tmp_path: Path) -> None:
+    sched_file, procs = cluster
+    out = tmp_path / "sweep"
+    spec = "K=3,4 d=K n=4 T=3"
+    protocol = {**PROTOCOL, "trials": 4, "steps": 100}
+
+    def kill_all_after_first_row() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if (out / "parts").exists() and list((out / "parts").glob("*.parquet")):
+                for p in procs[1:]:
+                    os.kill(p.pid, signal.SIGKILL)
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_all_after_first_row, daemon=True)
+    killer.start()
+    with pytest.raises(SweepError, match="no worker for 2 s"):
+        run_sweep(spec, out, cluster=Cluster(scheduler_file=str(sched_file), worker_timeout=2),
+                  progress=False, chunk=1, **protocol)
+    killer.join(timeout=5)
+    rows = Store(out).rows()
+    assert 1 <= len(rows) < 8  # what finished before the workers died is on disk
+    assert {r["task_id"] for r in rows} <= {t.id for t in parse_grid(spec).tasks(**protocol)}

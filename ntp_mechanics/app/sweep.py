@@ -12,7 +12,9 @@ final metric per value of each swept parameter).  Re-running with the same ``--o
 computes only the missing rows.
 
 Exit codes: 0 every row present; 1 some tasks raised (listed in ``DIR/errors.jsonl``;
-a re-run retries them); 2 bad SPEC or option, unreachable scheduler.
+a re-run retries them); 2 bad SPEC or option, a grid or protocol other than the one
+``DIR`` holds, unreachable scheduler, a cluster without workers for
+``--worker-timeout`` seconds (finished rows kept).
 
 Example
 -------
@@ -28,7 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ntp_mechanics.app.experiment.grid import SweepError, Task, parse_grid
+from ntp_mechanics.app.experiment.engine import WORKER_TIMEOUT
+from ntp_mechanics.app.experiment.grid import Grid, SweepError, Task, canonical, parse_grid
 from ntp_mechanics.solvers.training import PAPER_PROTOCOL
 
 HELP = "run the paper's experiment over a grid (local processes or a Dask cluster); Parquet rows"
@@ -60,6 +63,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="run on the Dask cluster described by this scheduler file")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="how long to wait for the scheduler before giving up (10)")
+    p.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT, metavar="SECONDS",
+                   help="give up (exit 2, finished rows kept) when the cluster has had no "
+                        f"worker for this long ({WORKER_TIMEOUT:g})")
     p.add_argument("--workers", type=int, default=2,
                    help="local processes when no scheduler is given (2)")
     p.add_argument("--retries", type=int, default=2,
@@ -107,6 +113,7 @@ def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = PAPER_PROT
     _check_options(out, trials, steps, record_every, chunk, workers, retries)
     grid = parse_grid(spec)
     tasks = grid.tasks(trials, steps, record_every)
+    _check_same_grid(out / "sweep.json", spec, grid, steps, record_every)
     if cluster is not None:
         connect(cluster).close()  # unreachable: exit 2 before touching DIR
     store = Store(out)
@@ -147,11 +154,35 @@ def _check_options(out: Path, *counts: int) -> None:
         raise SweepError(f"--retries must be >= 0, got {counts[-1]}")
 
 
+def _check_same_grid(path: Path, spec: str, grid: Grid, steps: int, record_every: int
+                     ) -> None:
+    """Refuse a grid or protocol other than the one ``DIR`` already holds (one table holds
+    one grid); the same grid, however written, and another ``--trials`` resume."""
+    if not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+        old_points = parse_grid(old["grid"]).points()
+        old_protocol = (int(old["steps"]), int(old["record_every"]))
+    except (OSError, ValueError, KeyError, TypeError, SweepError):
+        raise SweepError(f"{path} is not a sweep record this version can read; "
+                         "use another --out") from None
+    if sorted(map(canonical, old_points)) != sorted(map(canonical, grid.points())):
+        raise SweepError(f"{path.parent} holds the grid {old['grid']!r}, not {spec!r}: "
+                         "use another --out for another grid")
+    if old_protocol != (steps, record_every):
+        raise SweepError(f"{path.parent} holds --steps {old_protocol[0]} --record-every "
+                         f"{old_protocol[1]}, not --steps {steps} --record-every "
+                         f"{record_every}: use another --out")
+
+
 def _figures(store: Any, swept: list[str], ids: list[str], out: Path) -> list[Path]:
+    from ntp_mechanics.app.experiment.grid import point_of_row
     from ntp_mechanics.app.experiment.grid_figures import curve_figure, final_figures
     from ntp_mechanics.app.experiment.tasks import METRICS
 
-    rows = store.rows(ids)
+    # figures group by the grid's values (``lr=auto``), not the per-trial values used
+    rows = [{**r, **point_of_row(r)} for r in store.rows(ids)]
     if not rows:
         return []
     paths = [_summary(rows, swept, out / "summary.md")]
@@ -184,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
 
     cluster = None
     if args.scheduler or args.scheduler_file:
-        cluster = Cluster(args.scheduler, args.scheduler_file, timeout=args.timeout)
+        cluster = Cluster(args.scheduler, args.scheduler_file, timeout=args.timeout,
+                          worker_timeout=args.worker_timeout)
     res = run_sweep(args.grid, args.out, trials=args.trials, steps=args.steps,
                     record_every=args.record_every,
                     chunk=args.chunk or args.trials, workers=args.workers,

@@ -151,7 +151,9 @@ def control_examples(*cases: Dataset) -> Callable[[Callable], Callable]:
             test = example(ds=ds)(test)
         _FIXED_CONTROL_CASES.update(cases)
         quiet = [HealthCheck.filter_too_much, HealthCheck.too_slow]
-        return settings(suppress_health_check=quiet)(test)
+        # no deadline: a control solves and trains (the package's profiles have none;
+        # a module importing the claims under Hypothesis's default profile needs this)
+        return settings(suppress_health_check=quiet, deadline=None)(test)
     return decorate
 
 

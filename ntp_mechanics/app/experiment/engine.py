@@ -20,17 +20,22 @@ Example
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ntp_mechanics.app.experiment.grid import SweepError
 
-__all__ = ["CONNECT_TIMEOUT", "Cluster", "connect", "run_tasks"]
+__all__ = ["CONNECT_TIMEOUT", "WORKER_TIMEOUT", "Cluster", "connect", "run_tasks"]
 
 CONNECT_TIMEOUT = 10.0
 """Seconds to wait for a Dask scheduler before calling it unreachable."""
+WORKER_TIMEOUT = 60.0
+"""Seconds a cluster may have no worker, with tasks unfinished, before the run gives up."""
+_POLL = 0.5  # seconds between looks at the cluster while nothing finishes
 
 Done = Callable[[Any, Any], None]
 Failed = Callable[[Any, BaseException], None]
@@ -43,6 +48,14 @@ class Cluster:
     address: str | None = None
     scheduler_file: str | None = None
     timeout: float = CONNECT_TIMEOUT
+    worker_timeout: float = WORKER_TIMEOUT
+
+    def __post_init__(self) -> None:
+        for name in ("timeout", "worker_timeout"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                flag = "--" + name.replace("_", "-")
+                raise SweepError(f"{flag} must be a positive number of seconds, got {value}")
 
     @property
     def where(self) -> str:
@@ -116,7 +129,8 @@ def run_tasks(fn: Callable[[Any], Any], items: Sequence[Any], *, workers: int = 
     Raises
     ------
     SweepError
-        The cluster is unreachable.
+        The cluster is unreachable, or has had no worker for ``cluster.worker_timeout``
+        seconds while tasks were unfinished (those done so far went to ``on_done``).
     """
     from tqdm import tqdm
 
@@ -187,14 +201,32 @@ def _run_dask(fn: Callable[[Any], Any], items: Sequence[Any], cluster: Cluster, 
     try:
         futures = {client.submit(fn, item, pure=False, retries=retries): i
                    for i, item in enumerate(items)}
-        for fut in as_completed(list(futures), loop=client.loop):
-            item = items[futures[fut]]
-            try:
-                result = fut.result()
-            except Exception as exc:
-                done(item, exc=exc)
-            else:
-                done(item, result)
-            fut.release()
+        pending, idle_since = as_completed(list(futures), loop=client.loop), None
+        while not pending.is_empty():
+            if pending.has_ready():
+                for fut in pending.next_batch(block=False):
+                    _hand_over(fut, items[futures[fut]], done)
+                idle_since = None
+                continue
+            if client.nthreads():
+                idle_since = None
+            else:  # tasks wait and no worker is there to run them: a bounded wait only
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since > cluster.worker_timeout:
+                    raise SweepError(
+                        f"the Dask cluster at {cluster.where} has had no worker for "
+                        f"{cluster.worker_timeout:g} s; {pending.count()} of {len(items)} "
+                        "tasks unfinished (finished ones are kept; re-run to resume)")
+            time.sleep(_POLL)
     finally:
         client.close()
+
+
+def _hand_over(fut: Any, item: Any, done: Callable[..., None]) -> None:
+    try:
+        result = fut.result()
+    except Exception as exc:
+        done(item, exc=exc)
+    else:
+        done(item, result)
+    fut.release()

@@ -166,7 +166,14 @@ def _validate(p: dict[str, Any]) -> None:
 
 
 def point_of_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The grid point of a result row (``lr`` NaN in a row means ``auto``)."""
+    """The grid point of a result row.
+
+    A row records the values training used (``lr=auto`` resolved to a number); its
+    ``grid_point`` column keeps the point as the grid wrote it.  Rows written before
+    that column existed hold the point in its own columns (``lr`` NaN meaning ``auto``).
+    """
+    if row.get("grid_point"):
+        return dict(json.loads(row["grid_point"]))
     point = {k: row[k] for k in PARAMETERS}
     if isinstance(point["lr"], float) and math.isnan(point["lr"]):
         point["lr"] = "auto"

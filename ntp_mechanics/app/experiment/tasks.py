@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ntp_mechanics.app.experiment.engine import worker_init
-from ntp_mechanics.app.experiment.grid import Task
+from ntp_mechanics.app.experiment.grid import Task, canonical
 from ntp_mechanics.app.experiment.trial import Trial, TrialResult, run_trials
 
 __all__ = ["CURVES", "METRICS", "run_chunk", "to_trial"]
@@ -65,8 +65,10 @@ def run_chunk(tasks: Sequence[Task]) -> list[tuple[dict[str, Any], dict[str, Any
 def _outcome(task: Task, r: TrialResult, worker: str) -> tuple[dict[str, Any], dict[str, Any]]:
     p = task.params
     row: dict[str, Any] = {"task_id": task.id, "trial": task.trial, "seed": task.seed}
-    row.update({k: v for k, v in p.items() if k != "lr"})
-    row["lr"] = math.nan if p["lr"] == "auto" else float(p["lr"])
+    row.update(p)
+    # the values training used, not the grid's (``lr=auto``, ``init=zero`` resolved);
+    # the grid point itself is kept whole so that the row's seed can be recomputed
+    row.update({"lr": r.lr, "init_scale": r.init_scale, "grid_point": canonical(p)})
     row.update({
         "steps": task.steps, "record_every": task.record_every, "redraws": r.redraws,
         "dim_S_fin": r.fin_dim, "n_cyclic_edges": r.n_cyclic_edges,

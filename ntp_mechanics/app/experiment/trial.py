@@ -155,6 +155,8 @@ class TrialResult:
     ladder_dir_err: list[float] = field(default_factory=list)
     seconds: float = 0.0
     loss_gap: list[float] = field(default_factory=list)  # L(W(tau)) - L*, on ``steps``
+    lr: float = math.nan  # the step size used (``Trial.lr`` resolved for the dataset)
+    init_scale: float = math.nan  # the standard deviation of W(0) used (0 from zero)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -189,6 +191,7 @@ def run_trials(trials: Sequence[Trial]) -> list[TrialResult]:
     from ntp_mechanics.solvers.training import TrainConfig
 
     prepared: list[tuple[Dataset, Predictions, int, TrainConfig, float]] = []
+    used: list[TrainConfig] = []  # the values training actually uses, defaults resolved
     for trial in trials:
         t0 = time.perf_counter()
         ds, pred, redraws = draw_dataset(trial)
@@ -197,6 +200,7 @@ def run_trials(trials: Sequence[Trial]) -> list[TrialResult]:
                           device=trial.device, record_every=every,
                           record_at=trial.path_steps, progress=False, **_init_options(trial))
         prepared.append((ds, pred, redraws, cfg, time.perf_counter() - t0))
+        used.append(cfg.resolve(ds))
     groups: dict[TrainConfig, list[int]] = {}
     for i, (*_, cfg, _) in enumerate(prepared):
         groups.setdefault(cfg, []).append(i)
@@ -213,7 +217,9 @@ def run_trials(trials: Sequence[Trial]) -> list[TrialResult]:
                                                                    strict=True)):
         t0 = time.perf_counter()
         res = _measure(trial, ds, pred, redraws, iterates[i])
-        out.append(replace(res, seconds=spent + shares[i] + time.perf_counter() - t0))
+        scale = 0.0 if used[i].init == "zero" else used[i].init_scale
+        out.append(replace(res, seconds=spent + shares[i] + time.perf_counter() - t0,
+                           lr=float(used[i].lr), init_scale=float(scale)))
     return out
 
 
