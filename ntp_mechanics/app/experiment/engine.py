@@ -195,6 +195,7 @@ def _run_local(fn: Callable[[Any], Any], items: list[Any], workers: int, retries
 
 def _run_dask(fn: Callable[[Any], Any], items: Sequence[Any], cluster: Cluster, retries: int,
               done: Callable[..., None]) -> None:
+    from distributed import TimeoutError as ResultTimeout  # asyncio's before Python 3.11
     from distributed import as_completed
 
     client = connect(cluster)
@@ -202,10 +203,27 @@ def _run_dask(fn: Callable[[Any], Any], items: Sequence[Any], cluster: Cluster, 
         futures = {client.submit(fn, item, pure=False, retries=retries): i
                    for i, item in enumerate(items)}
         pending, idle_since = as_completed(list(futures), loop=client.loop), None
+
+        def no_worker() -> SweepError:
+            return SweepError(
+                f"the Dask cluster at {cluster.where} has had no worker for "
+                f"{cluster.worker_timeout:g} s; {pending.count()} of {len(items)} "
+                "tasks unfinished (finished ones are kept; re-run to resume)")
+
+        def result(fut: Any) -> Any:
+            # a finished task whose worker left before its result was fetched is computed
+            # again: wait for that only while some worker can do it
+            while True:
+                try:
+                    return fut.result(timeout=cluster.worker_timeout)
+                except ResultTimeout:
+                    if not client.nthreads():
+                        raise no_worker() from None
+
         while not pending.is_empty():
             if pending.has_ready():
                 for fut in pending.next_batch(block=False):
-                    _hand_over(fut, items[futures[fut]], done)
+                    _hand_over(fut, items[futures[fut]], done, result)
                 idle_since = None
                 continue
             if client.nthreads():
@@ -213,20 +231,20 @@ def _run_dask(fn: Callable[[Any], Any], items: Sequence[Any], cluster: Cluster, 
             else:  # tasks wait and no worker is there to run them: a bounded wait only
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since > cluster.worker_timeout:
-                    raise SweepError(
-                        f"the Dask cluster at {cluster.where} has had no worker for "
-                        f"{cluster.worker_timeout:g} s; {pending.count()} of {len(items)} "
-                        "tasks unfinished (finished ones are kept; re-run to resume)")
+                    raise no_worker()
             time.sleep(_POLL)
     finally:
         client.close()
 
 
-def _hand_over(fut: Any, item: Any, done: Callable[..., None]) -> None:
+def _hand_over(fut: Any, item: Any, done: Callable[..., None],
+               result: Callable[[Any], Any]) -> None:
     try:
-        result = fut.result()
+        value = result(fut)
+    except SweepError:
+        raise
     except Exception as exc:
         done(item, exc=exc)
     else:
-        done(item, result)
+        done(item, value)
     fut.release()
