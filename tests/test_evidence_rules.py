@@ -126,3 +126,20 @@ def test_sound_path_rejects_a_certified_point_beaten_by_a_reference(
     monkeypatch.setattr(regpath, "regularization_path", wrong_path)
     pts = sound_path(pred, [1.0, 2.0, 4.0])
     assert all(p.W is None and "reference point" in p.reason for p in pts), pts
+
+
+def test_precise_loss_weighs_windows_by_their_counts() -> None:
+    """A merged window with count 2 weighs as the window written twice (fact F8: W_fin is
+    not invariant to replicating one sample, so an unweighted mean is a different L)."""
+    from ntp_mechanics.kernel.evidence.common import precise_loss
+    from ntp_mechanics.model.dataset import Dataset
+    from ntp_mechanics.solvers.loss import LogLoss
+
+    W = np.array([[0.3, -1.0, 0.2], [0.5, 0.1, -0.4], [-0.2, 0.7, 0.0]])
+    twice = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((0, 1, 2), 0), ((1, 2), 2)])
+    merged = twice.merged()
+    assert merged.n == 2 and sorted(merged.counts) == [1.0, 2.0]  # premise
+    assert precise_loss(LogLoss(merged), W) == pytest.approx(precise_loss(LogLoss(twice), W),
+                                                             rel=1e-12)
+    once = Dataset.from_arrays(np.eye(3), [((0, 1, 2), 0), ((1, 2), 2)])
+    assert abs(precise_loss(LogLoss(once), W) - precise_loss(LogLoss(twice), W)) > 1e-3

@@ -50,7 +50,7 @@ def precise_loss(loss: LogLoss, W: np.ndarray) -> float:
     with np.errstate(divide="ignore"):
         ls = logsumexp(off, axis=1)  # log of (1 - p) / p
     per = np.where(ls < 0, np.log1p(np.exp(ls)), np.logaddexp(0.0, ls))
-    return float(per.mean())
+    return float(per @ loss.w)  # weighted by the windows' counts, as L is
 
 
 def cosine(A: np.ndarray, B: np.ndarray) -> float:
