@@ -58,6 +58,7 @@ from ntp_mechanics.app.experiment.trial import Trial, TrialResult
 from ntp_mechanics.app.suite_run import ClaimsRun, run_claims
 from ntp_mechanics.kernel.claims import Claim
 from ntp_mechanics.kernel.ledger import claim_status, group_by_claim, is_control
+from ntp_mechanics.kernel.realtext_run import RealTextSetting
 
 HELP = "run every claim and the paper's experiment; write DIR/report.md, report.json, figures"
 
@@ -78,19 +79,22 @@ class ReportPlan:
     claim_paths: tuple[str, ...] = ()  # the user's own claim modules or folders
     include_slow: bool = False
     authors_trials: int = 10  # trials per published configuration (app/authors.py)
+    realtext: RealTextSetting | None = None  # the real-text section (None: left out)
 
     @classmethod
     def quick(cls) -> ReportPlan:
-        return cls("quick", "ci", PaperPlan.quick())
+        return cls("quick", "ci", PaperPlan.quick(), realtext=RealTextSetting.quick())
 
     @classmethod
     def full(cls) -> ReportPlan:
-        return cls("full", "thorough", PaperPlan.full(), include_slow=True)
+        return cls("full", "thorough", PaperPlan.full(), include_slow=True,
+                   realtext=RealTextSetting.full())
 
     @classmethod
     def tiny(cls, claim_ids: tuple[str, ...] = ("F2",)) -> ReportPlan:
         """For tests: a few claim modules, a seconds-long paper grid, one process."""
-        return cls("tiny", "ci", PaperPlan.tiny(), claim_ids=claim_ids, jobs=1, authors_trials=1)
+        return cls("tiny", "ci", PaperPlan.tiny(), claim_ids=claim_ids, jobs=1, authors_trials=1,
+                   realtext=RealTextSetting.tiny())
 
     def with_options(self, seed: int, device: str, jobs: int) -> ReportPlan:
         paper = replace(self.paper, seed=seed, device=device, workers=jobs)
@@ -205,6 +209,7 @@ class Report:
     started: str = ""
     notes: list[str] = field(default_factory=list)
     authors: dict[str, Any] = field(default_factory=dict)  # app/authors.py: run_authors
+    real_text: dict[str, Any] = field(default_factory=dict)  # _real_text: the section's data
 
     @property
     def exit_code(self) -> int:
@@ -225,6 +230,7 @@ class Report:
                       "trials_file": "paper_trials.json", "tpg_dataset": self.tpg_dataset},
             "figures": self.figures,
             "authors": self.authors,
+            "real_text": self.real_text,
         }
 
 
@@ -267,6 +273,8 @@ def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> R
                     conclusions(summary), {k: p.name for k, p in paths.items()},
                     ds.to_json(), ds.name, started=started,
                     authors=_authors_protocol(plan))
+    if plan.realtext is not None:
+        report.real_text = _real_text(plan.realtext, out)
     report.seconds = time.perf_counter() - t0
     (out / "report.json").write_text(json.dumps(report.to_dict(), indent=1, default=str) + "\n",
                                      encoding="utf-8")
@@ -279,6 +287,25 @@ def _authors_protocol(plan: ReportPlan) -> dict[str, Any]:
     from ntp_mechanics.app.authors import run_authors
 
     return run_authors(plan.paper, published_trials=plan.authors_trials)
+
+
+def _real_text(s: RealTextSetting, out: Path) -> dict[str, Any]:
+    """Train on the embedded corpus, measure the model and its controls, draw the
+    figures (:mod:`ntp_mechanics.kernel.realtext_run`,
+    :mod:`ntp_mechanics.app.realtext_figures`)."""
+    from ntp_mechanics.app import realtext_figures as rfig
+    from ntp_mechanics.kernel.realtext_run import embedded_corpus, run_realtext
+
+    t0 = time.perf_counter()
+    train, held, vocab, stats = embedded_corpus(s)
+    run = run_realtext(train, held, s, vocab, stats)
+    paths = {"scc_sizes": rfig.scc_size_figure(run, out / rfig.FIGURES["scc_sizes"]),
+             "curves": rfig.curves_figure(run, out / rfig.FIGURES["curves"]),
+             "windows": rfig.windows_figure(run, out / rfig.FIGURES["windows"])}
+    data = run.to_dict()
+    data["figures"] = {k: p.name for k, p in paths.items()}
+    data["seconds"] = round(time.perf_counter() - t0, 2)
+    return data
 
 
 def _device_name(device: str) -> str:
@@ -328,7 +355,78 @@ def render_markdown(rep: Report) -> str:
         from ntp_mechanics.app.authors import authors_markdown
 
         lines += ["", *authors_markdown(rep.authors)]
+    if rep.real_text:
+        lines += ["", *_real_text_section(rep.real_text)]
     return "\n".join(lines) + "\n"
+
+
+def _fmt(v: Any) -> str:
+    return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _real_text_section(rt: dict[str, Any]) -> list[str]:
+    """The real-text section: setting, table with verdicts, controls, figures."""
+    s, c, th = rt["setting"], rt["corpus"], rt["theory"]
+    unit = {"char": "character", "word": "word", "bpe": "subword"}[s["unit"]]
+    g = th["graphs"]
+    lines = [
+        "## Real text: does trained attention follow the mechanics?", "",
+        f"The embedded corpus (the help topics of the Python documentation), {unit} level, "
+        f"window T = {s['window']}, K = {c['K']} tokens, one-hot embeddings.  Of "
+        f"{c['windows_total']:,} windows, {c['windows']:,} are realizable (kept fraction "
+        f"{c['kept_fraction']:.2f}); {c['distinct_windows']:,} distinct windows; each seed "
+        f"draws its own subset of {max(c['train_used']):,} training and "
+        f"{max(c['heldout_used']):,} held-out windows.  Training graphs of the first seed: "
+        f"{g.get('edges', '?')} priority edges, "
+        f"{sum(1 for x in th['scc_sizes'] if x > 1)} cyclic SCCs (largest "
+        f"{max(th['scc_sizes'], default=0)} tokens).", "",
+        f"The model: W trained by normalised GD (lr {s['lr']}, {s['steps']} steps from "
+        f"W = 0, fp64) on the training windows, seeds {list(s['seeds'])}.  Measured on the "
+        "held-out windows, with priority read from the training windows' graphs: hard "
+        "retrieval (largest attention weight on the top SCC of the window), the attention "
+        "mass on that SCC, cos(W, W_svm), cos(P_fin W, W_fin), next-token accuracy against "
+        "unigram and bigram baselines.  Controls, measured by the same code: *redrawn "
+        "labels* (trained on the training windows with every label redrawn from its own "
+        "window), *random* (Gaussian weights of the trained norm), *other corpus* (the "
+        "Graph-SVM of the same text over a permuted vocabulary, at the trained norm).", "",
+        "Verdict: claim C on held-out windows (consistent: mean top-SCC mass >= 0.95 in the "
+        "asymptotic regime; contradicts: <= 0.5 there; otherwise inconclusive); the regime is "
+        "read from the training loss gap and ||W|| / ||W_svm||.  Rows trained outside the "
+        "theorems' hypotheses are counted, not judged.", "",
+        "| model | hard retrieval | top-SCC mass | gap to trained | TV in SCC | corr(W, W_svm) "
+        "| corr(P_fin W, W_fin) | next-token acc. | unigram | bigram | consistent | "
+        "contradicts | inconclusive | outside the hypotheses |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rt["table"]:
+        lines.append("| " + " | ".join([r["model"], *(_fmt(r[k]) for k in (
+            "hard_retrieval_accuracy", "top_scc_mass", "gap_top_scc_mass", "soft_tv",
+            "corr_W_svm", "corr_fin", "next_token_accuracy", "unigram_accuracy",
+            "bigram_accuracy")), *(str(r[k]) for k in (
+                "consistent", "contradicts", "inconclusive", "outside_hypotheses"))]) + " |")
+    worse = rt["controls_clearly_worse"]
+    pre = rt["premises"]
+    lines += [
+        "", f"Means over {len(s['seeds'])} seeds at the last step.  Controls clearly worse "
+        "(top-SCC mass at least 0.1 below the trained model's): "
+        + ", ".join(f"{k}: {'yes' if v else '**no**'}" for k, v in worse.items())
+        + f".  Premises: labels changed {_fmt(min(pre['redrawn labels']['labels_changed']))}"
+        f" (least over seeds); random norm / trained norm "
+        f"{_fmt(pre['random']['norm_ratio'])}; priority edges the other corpus shares with "
+        f"this one {_fmt(max(pre['other corpus']['shared_edges']))} (most over seeds).", "",
+        "Per seed (last step):", "",
+    ]
+    lines += [f"- {r['model']}, seed {r['seed']}: **{r['verdict']}** - {r['reason']}"
+              + (f"; windows excluded {r['windows_excluded']}" if r["windows_excluded"] else "")
+              for r in rt["final"] if r["model"] == "trained"]
+    f = rt["figures"]
+    lines += [
+        "", f"![SCC sizes]({f['scc_sizes']})", "",
+        f"![measurements over training]({f['curves']})", "",
+        f"![held-out windows]({f['windows']})", "",
+        f"Real-text section: {rt['seconds']:.0f} s (timings {rt['timings']}).",
+    ]
+    return lines
 
 
 _RULES = (

@@ -64,6 +64,7 @@ __all__ = [
     "KEYS",
     "PriorityIndex",
     "RealTextMeasures",
+    "attention_view",
     "check_shapes",
     "judge_heldout",
     "measure",
@@ -209,6 +210,19 @@ def measure(
     vals |= _correlations(W, W_svm, W_fin, S_fin, why, svm_reason)
     vals |= _next_token(train, heldout, st, w)
     return RealTextMeasures(vals, why, excluded, int(judged.sum()))
+
+
+def attention_view(train: Dataset, heldout: Dataset, W: np.ndarray,
+                   tpg: TokenPriorityGraphs | None = None) -> dict[str, np.ndarray]:
+    """Per held-out window (padded layout, n x T): token ``ids``, the real-position
+    ``mask``, the ``attention`` weights of W and the ``top`` SCC's positions (all False
+    where the window is not judged) - what :func:`measure` averages, for drawing."""
+    check_shapes(train, heldout, W)
+    tpg = tpg or TokenPriorityGraphs.from_dataset(train)
+    ids, mask, _ = heldout.padded()
+    s = WindowLoss(heldout).state(np.asarray(W, dtype=np.float64))["s"]
+    top, _ = _top_masks(heldout, PriorityIndex(tpg))
+    return {"ids": ids, "mask": mask, "attention": s, "top": top}
 
 
 def check_shapes(train: Dataset, heldout: Dataset, W: Any) -> None:

@@ -64,9 +64,11 @@ CLEAR_GAP = 0.1  # a control is clearly worse: top-SCC mass at least this much l
 class RealTextSetting:
     """A corpus cut from the embedded text and how to train on it.
 
-    ``max_train`` / ``max_heldout`` keep a seeded random subset of the distinct windows
-    (None: all).  Training is normalised GD (``optimizer="ngd"``) with ``lr`` for
-    ``steps`` steps from W = 0, recorded every ``record_every`` steps.
+    Each seed of ``seeds`` draws its own random subset of at most ``max_train``
+    training and ``max_heldout`` held-out distinct windows (None: all of them; the
+    seeds then differ only in the controls' draws, since training starts from W = 0).
+    Training is normalised GD (``optimizer="ngd"``) with ``lr`` for ``steps`` steps from
+    W = 0, recorded every ``record_every`` steps.
     """
 
     unit: str = "char"
@@ -121,7 +123,7 @@ class RealTextRun:
     premises: dict[str, Any]
     theory: dict[str, Any]
     timings: dict[str, float]
-    train: Dataset
+    train: Dataset  # the first seed's windows
     heldout: Dataset
     weights: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     vocabulary: tuple[str, ...] = ()
@@ -168,26 +170,22 @@ def _mean(rows: Sequence[dict[str, Any]], key: str) -> float | None:
 # -- the corpus --------------------------------------------------------------------------------
 def embedded_corpus(s: RealTextSetting) -> tuple[Dataset, Dataset, tuple[str, ...],
                                                  dict[str, Any]]:
-    """``(train, heldout, vocabulary, stats)`` from the embedded corpus, one-hot, with
-    seeded subsets of at most ``max_train`` / ``max_heldout`` distinct windows."""
+    """``(train, heldout, vocabulary, stats)`` of the embedded corpus, one-hot (all the
+    distinct windows: :func:`run_realtext` draws each seed's subset)."""
     from ntp_mechanics.corpora import build_corpus
     from ntp_mechanics.corpora.text import embedded_documents
 
     c = build_corpus(embedded_documents(), unit=s.unit, window=s.window, vocab=s.vocab,
                      held_out=s.held_out, seed=s.corpus_seed, oov="unk")
-    rng = np.random.default_rng(s.corpus_seed)
-    train, held = (_subset(ds, m, rng) for ds, m in ((c.train, s.max_train),
-                                                    (c.heldout, s.max_heldout)))
+    if c.heldout is None:
+        raise DatasetError("the corpus has no held-out windows (held_out = 0)")
     stats = {k: c.stats[k] for k in ("unit", "window", "K", "tokens", "windows_total",
                                       "windows", "kept_fraction", "distinct_windows",
                                       "train_windows", "heldout_windows")}
-    stats |= {"train_used": train.n, "heldout_used": held.n}
-    return train, held, c.vocabulary, stats
+    return c.train, c.heldout, c.vocabulary, stats
 
 
-def _subset(ds: Dataset | None, m: int | None, rng: np.random.Generator) -> Dataset:
-    if ds is None:
-        raise DatasetError("the corpus has no held-out windows (held_out = 0)")
+def _subset(ds: Dataset, m: int | None, rng: np.random.Generator) -> Dataset:
     if m is None or ds.n <= m:
         return ds
     return ds.subset(np.sort(rng.choice(ds.n, size=m, replace=False)))
@@ -210,25 +208,28 @@ def run_realtext(train: Dataset, heldout: Dataset, s: RealTextSetting,
 
     rt.check_shapes(train, heldout, np.zeros((train.d, train.d)))
     timings: dict[str, float] = {}
+    seeds = list(s.seeds)
+    if not seeds:
+        raise DatasetError("run_realtext needs at least one seed")
     t = time.perf_counter()
-    pred, why = rt.safe_predict(train)
-    objs = rt.training_objects(pred) if pred is not None else {"svm_reason": why}
-    objs["tpg"] = objs.get("tpg") or TokenPriorityGraphs.from_dataset(train)
+    pairs = [_seed_windows(train, heldout, s, sd) for sd in seeds]
+    preds = [rt.safe_predict(tr) for tr, _ in pairs]
+    objs = [_objects(tr, p, why) for (tr, _), (p, why) in zip(pairs, preds, strict=True)]
     timings["predict"] = time.perf_counter() - t
     t = time.perf_counter()
-    seeds = list(s.seeds)
-    redrawn = [rt.relabelled(train, seed=sd) for sd in seeds]
+    redrawn = [rt.relabelled(tr, seed=sd) for (tr, _), sd in zip(pairs, seeds, strict=True)]
     cfg = TrainConfig(optimizer=s.optimizer, lr=s.lr, steps=s.steps, device=s.device,
                       record_every=s.record_every)
-    res = train_batch([train] * len(seeds) + redrawn, cfg, seeds=seeds + seeds)
+    res = train_batch([tr for tr, _ in pairs] + redrawn, cfg, seeds=seeds + seeds)
     timings["train"] = time.perf_counter() - t
     t = time.perf_counter()
-    other = [_other_direction(train, sd) for sd in seeds]
+    other = [_other_direction(tr, sd) for (tr, _), sd in zip(pairs, seeds, strict=True)]
     timings["other corpus"] = time.perf_counter() - t
     t = time.perf_counter()
     curves, final, weights = [], [], {}
     steps = sorted(res[0].iterates)
     for i, sd in enumerate(seeds):
+        tr, he = pairs[i]
         for step in steps:
             W = res[i].iterates[step]
             models = {"trained": W, "redrawn labels": res[len(seeds) + i].iterates[step],
@@ -238,18 +239,32 @@ def run_realtext(train: Dataset, heldout: Dataset, s: RealTextSetting,
             for name, Wm in models.items():
                 if Wm is None:
                     continue
-                m = rt.measure(train, heldout, Wm, **objs)
+                m = rt.measure(tr, he, Wm, **objs[i])
                 row = {"model": name, "seed": sd, "step": step, **_plain(m.values)}
                 curves.append(row)
                 if step == steps[-1]:
                     weights[(name, sd)] = Wm
-                    final.append(row | _verdict(train, Wm, m, pred, why, cfg, loss))
+                    final.append(row | _verdict(tr, Wm, m, *preds[i], cfg, loss))
     timings["measure"] = time.perf_counter() - t
-    premises = _premises(train, redrawn, res, seeds, other)
-    theory = _theory(pred, why, train)
-    return RealTextRun(s, corpus or {}, curves, final, premises, theory,
-                       {k: round(v, 3) for k, v in timings.items()}, train, heldout,
+    premises = _premises(pairs, redrawn, res, seeds, other)
+    theory = _theory(preds[0][0], preds[0][1], pairs[0][0])
+    corpus = dict(corpus or {})
+    corpus |= {"train_used": [tr.n for tr, _ in pairs], "heldout_used": [he.n for _, he in pairs]}
+    return RealTextRun(s, corpus, curves, final, premises, theory,
+                       {k: round(v, 3) for k, v in timings.items()}, pairs[0][0], pairs[0][1],
                        weights, tuple(vocabulary))
+
+
+def _seed_windows(train: Dataset, heldout: Dataset, s: RealTextSetting,
+                  seed: int) -> tuple[Dataset, Dataset]:
+    rng = np.random.default_rng([s.corpus_seed, seed])
+    return _subset(train, s.max_train, rng), _subset(heldout, s.max_heldout, rng)
+
+
+def _objects(train: Dataset, pred: Any, why: str) -> dict[str, Any]:
+    objs = rt.training_objects(pred) if pred is not None else {"svm_reason": why}
+    objs["tpg"] = objs.get("tpg") or TokenPriorityGraphs.from_dataset(train)
+    return objs
 
 
 def _plain(values: Any) -> dict[str, Any]:
@@ -304,10 +319,11 @@ def _verdict(train: Dataset, W: np.ndarray, m: rt.RealTextMeasures, pred: Any, w
             "windows_judged": m.judged, "windows_excluded": dict(m.excluded)}
 
 
-def _premises(train: Dataset, redrawn: list[Dataset], res: list[Any], seeds: list[int],
-              other: list[tuple[np.ndarray | None, float]]) -> dict[str, Any]:
+def _premises(pairs: list[tuple[Dataset, Dataset]], redrawn: list[Dataset], res: list[Any],
+              seeds: list[int], other: list[tuple[np.ndarray | None, float]]) -> dict[str, Any]:
     changed = [float(np.mean([a.label != b.label for a, b in
-                              zip(train.samples, r.samples, strict=True)])) for r in redrawn]
+                              zip(tr.samples, r.samples, strict=True)]))
+               for (tr, _), r in zip(pairs, redrawn, strict=True)]
     W = res[0].W
     norm_ratio = float(np.linalg.norm(rt.random_like(W, seeds[0])) / np.linalg.norm(W)) \
         if np.linalg.norm(W) > 0 else None
