@@ -251,3 +251,44 @@ def test_counts_weigh_like_replicated_windows(corpus, trained) -> None:
                 "next_token_loss", "unigram_loss", "bigram_loss", "bigram_accuracy"):
         assert a[key] == pytest.approx(b[key], rel=1e-12), key
     assert a["next_token_loss"] != pytest.approx(plain["next_token_loss"], rel=1e-6)
+
+
+def test_vectorised_top_masks_equal_the_window_loop(corpus) -> None:
+    """The per-query vectorised top-SCC masks are those of the one-window-at-a-time
+    reference, on real windows and on random small ones (every exclusion reason)."""
+    train, held = corpus
+    index = rt.PriorityIndex(TokenPriorityGraphs.from_dataset(train))
+    a, b = rt._top_masks(held, index), rt._top_masks_loop(held, index)
+    assert np.array_equal(a[0], b[0]) and a[1] == b[1] and a[0].any()
+    rng = np.random.default_rng(0)
+    reasons: set[str] = set()
+    for _ in range(30):
+        K = int(rng.integers(2, 6))
+        tr, he = _random_windows(rng, K, 6), _random_windows(rng, K, 15)
+        index = rt.PriorityIndex(TokenPriorityGraphs.from_dataset(tr))
+        a, b = rt._top_masks(he, index), rt._top_masks_loop(he, index)
+        assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+        reasons |= set(b[1])
+    assert reasons == {"query unseen", "token outside the graph", "one token", "incomparable"}
+
+
+def _random_windows(rng: np.random.Generator, K: int, n: int) -> Dataset:
+    out = []
+    for _ in range(n):
+        toks = tuple(int(t) for t in rng.integers(0, K, int(rng.integers(1, 5))))
+        out.append((toks, int(rng.choice(toks))))
+    return Dataset.from_arrays(np.eye(K), out)
+
+
+def test_column_predictions_give_the_same_measurements(corpus, pred, trained) -> None:
+    """One-hot embeddings: the column solvers' objects measure what the joint path's do."""
+    train, held = corpus
+    cols, why = rt.safe_predict(train)
+    assert not why and type(cols).__name__ == "ColumnPredictions"  # premise: column path
+    a = rt.measure(train, held, trained[0], **rt.training_objects(cols)).values
+    b = rt.measure(train, held, trained[0], **rt.training_objects(pred)).values
+    assert set(a) == set(b)
+    for k in a:
+        assert a[k] == pytest.approx(b[k], abs=1e-6), k
+    # control: a non-orthonormal embedding takes the joint path
+    assert not rt.orthonormal(2 * np.eye(3)) and rt.orthonormal(np.eye(3))
