@@ -224,7 +224,7 @@ def test_uncertified_predictions_still_measure_held_out(corpus, trained, monkeyp
     def fail(ds):
         raise InconclusiveError("W_fin not certified")
 
-    monkeypatch.setattr(checking, "predict", fail)
+    monkeypatch.setattr(checking, "_predict", fail)
     train, held = corpus
     with pytest.raises(InconclusiveError):
         check(train, trained[0])  # without held-out windows: as before
@@ -292,3 +292,27 @@ def test_column_predictions_give_the_same_measurements(corpus, pred, trained) ->
         assert a[k] == pytest.approx(b[k], abs=1e-6), k
     # control: a non-orthonormal embedding takes the joint path
     assert not rt.orthonormal(2 * np.eye(3)) and rt.orthonormal(np.eye(3))
+
+
+def test_check_by_column_equals_the_joint_path(corpus, pred, trained) -> None:
+    """``check`` on one-hot embeddings uses the column solvers; its verdicts and
+    metrics are those of the joint path (the path it replaces)."""
+    from ntp_mechanics.solvers.column_predictions import predict_columns
+    from ntp_mechanics.solvers.subspaces import Subspace
+
+    train, held = corpus
+    cols = predict_columns(train)
+    W = trained[0]
+    exact = Subspace.all_edges(train.E, pred.tpg)
+    assert cols.S_all.dim == exact.dim == pred.dim_S_all
+    noise = np.random.default_rng(0).standard_normal(W.shape)
+    assert np.allclose(cols.S_all.project(noise), exact.project(noise), atol=1e-10)
+    a = check(train, W, heldout=held, init_norm=0.0)  # the column path (one-hot)
+    b = check(train, W, predictions=pred, heldout=held, init_norm=0.0)
+    assert {k: c.verdict for k, c in a.claims.items()} == {k: c.verdict
+                                                            for k, c in b.claims.items()}
+    for k, v in b.metrics.items():
+        if isinstance(v, float):
+            assert a.metrics[k] == pytest.approx(v, rel=1e-5, abs=1e-6), k
+    # control: the projection is not the identity (the premise that S_all matters)
+    assert not np.allclose(cols.S_all.project(noise), noise)
