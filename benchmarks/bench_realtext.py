@@ -3,7 +3,7 @@
 Corpora cut from the embedded English text (``pydoc_data.topics``), one-hot embeddings:
 characters at T = 16 and T = 32 and words at K = 1,000 (T = 16, the rest of the
 vocabulary mapped to one unknown token).  Each seed draws its own random subset of at
-most ``--train`` training and ``--heldout`` held-out distinct windows (defaults 3,000
+most ``--train`` training and ``--heldout`` held-out distinct windows (defaults 2,000
 and 1,000), trains W by normalised GD (lr 0.05, ``--steps`` steps from W = 0, fp64,
 all seeds and the redrawn-label controls in one batch) and measures every recorded step
 (:func:`ntp_mechanics.kernel.realtext_run.run_realtext`).  Each case runs as a child
@@ -14,7 +14,7 @@ top-SCC masks computed one window at a time (the loop that the per-query vectori
 masks replace), timed in the same child on the same windows.
 
 Run: ``python benchmarks/bench_realtext.py [--cases char16 char32 word1000] [--seeds 0 1 2]
-[--train 3000] [--heldout 1000] [--steps 2000]``; writes
+[--train 2000] [--heldout 1000] [--steps 2000]``; writes
 ``benchmarks/results/realtext.json`` and ``realtext.md`` (the item table per case).
 """
 
@@ -127,7 +127,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    p.add_argument("--train", type=int, default=3000)
+    p.add_argument("--train", type=int, default=2000)
     p.add_argument("--heldout", type=int, default=1000)
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
