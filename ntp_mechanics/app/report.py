@@ -364,6 +364,37 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def _real_text_conclusions(rt: dict[str, Any]) -> list[str]:
+    """Sentences computed from the real-text table (means over seeds)."""
+    t = {r["model"]: r for r in rt["table"]}
+    g = t["trained"]
+    out = []
+    n = g["seeds"]
+    judged = f"{g['consistent']} of {n} seeds consistent, {g['contradicts']} contradict, " \
+        f"{g['inconclusive']} inconclusive, {g['outside_hypotheses']} outside the hypotheses"
+    if g["top_scc_mass"] is not None:
+        out.append(f"Hard retrieval: the trained model's largest attention weight falls on the "
+                   f"top SCC in {100 * g['hard_retrieval_accuracy']:.1f}% of judged held-out "
+                   f"windows, with mean mass {g['top_scc_mass']:.3f} on it ({judged}).")
+    if g["soft_tv"] is not None and g["corr_fin"] is not None:
+        out.append(f"Soft composition inside the top SCC: total variation "
+                   f"{g['soft_tv']:.3f} from softmax(W_fin); cos(P_fin W, W_fin) = "
+                   f"{g['corr_fin']:.3f}, cos(W, W_svm) = {_fmt(g['corr_W_svm'])}.")
+    if g["next_token_accuracy"] is not None:
+        best = max(g["unigram_accuracy"], g["bigram_accuracy"])
+        word = "above" if g["next_token_accuracy"] > best else "not above"
+        out.append(f"As a predictor: next-token accuracy {g['next_token_accuracy']:.3f}, "
+                   f"{word} the better baseline ({best:.3f}; unigram "
+                   f"{g['unigram_accuracy']:.3f}, bigram {g['bigram_accuracy']:.3f}).")
+    gaps = ", ".join(f"{m} {_fmt(t[m]['gap_top_scc_mass'])}" for m in t if m != "trained")
+    worse = rt["controls_clearly_worse"]
+    verdict = ("every control is clearly worse" if all(worse.values()) else
+               "not every control is clearly worse: " + ", ".join(
+                   m for m, ok in worse.items() if not ok))
+    out.append(f"Controls: top-SCC mass below the trained model's by {gaps}; {verdict}.")
+    return out
+
+
 def _real_text_section(rt: dict[str, Any]) -> list[str]:
     """The real-text section: setting, table with verdicts, controls, figures."""
     s, c, th = rt["setting"], rt["corpus"], rt["theory"]
@@ -414,7 +445,11 @@ def _real_text_section(rt: dict[str, Any]) -> list[str]:
         f" (least over seeds); random norm / trained norm "
         f"{_fmt(pre['random']['norm_ratio'])}; priority edges the other corpus shares with "
         f"this one {_fmt(max(pre['other corpus']['shared_edges']))} (most over seeds).", "",
-        "Per seed (last step):", "",
+        "### What the table says", "",
+        *[f"- {c}" for c in _real_text_conclusions(rt)], "",
+        "Per seed (last step; held-out windows without a top SCC are counted apart by reason: "
+        "a token absent from its query's training graph, a query never seen in training, "
+        "tokens none of which reaches all the others):", "",
     ]
     lines += [f"- {r['model']}, seed {r['seed']}: **{r['verdict']}** - {r['reason']}"
               + (f"; windows excluded {r['windows_excluded']}" if r["windows_excluded"] else "")

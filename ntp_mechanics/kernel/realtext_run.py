@@ -74,8 +74,8 @@ class RealTextSetting:
     unit: str = "char"
     window: int = 8
     vocab: int | None = None
-    max_train: int | None = 600
-    max_heldout: int | None = 300
+    max_train: int | None = 1200
+    max_heldout: int | None = 400
     held_out: float = 0.25
     corpus_seed: int = 0
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -87,7 +87,7 @@ class RealTextSetting:
 
     @classmethod
     def quick(cls) -> RealTextSetting:
-        """The report's quick profile: characters, T = 8, 600 + 300 windows, 3 seeds."""
+        """The report's quick profile: characters, T = 8, 1,200 + 400 windows, 3 seeds."""
         return cls()
 
     @classmethod
