@@ -316,3 +316,14 @@ def test_check_by_column_equals_the_joint_path(corpus, pred, trained) -> None:
             assert a.metrics[k] == pytest.approx(v, rel=1e-5, abs=1e-6), k
     # control: the projection is not the identity (the premise that S_all matters)
     assert not np.allclose(cols.S_all.project(noise), noise)
+
+
+def test_run_refuses_windows_of_another_vocabulary(corpus) -> None:
+    from ntp_mechanics.kernel.realtext_run import RealTextSetting, run_realtext
+
+    train, _ = corpus
+    other = Dataset.from_arrays(np.eye(K + 1), [((0, 1), 0)])
+    with pytest.raises(DatasetError, match="K = "):
+        run_realtext(train, other, RealTextSetting.tiny())
+    with pytest.raises(DatasetError, match="seed"):
+        run_realtext(train, train, RealTextSetting(seeds=()))
