@@ -327,3 +327,22 @@ def test_run_refuses_windows_of_another_vocabulary(corpus) -> None:
         run_realtext(train, other, RealTextSetting.tiny())
     with pytest.raises(DatasetError, match="seed"):
         run_realtext(train, train, RealTextSetting(seeds=()))
+
+
+def test_realtext_command(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "rt"
+    args = ["realtext", "--out", str(out), "--window", "6", "--vocab", "12", "--train", "100",
+            "--heldout", "50", "--seeds", "0", "--steps", "60", "--record-every", "30"]
+    assert main(args) == 0
+    md = (out / "realtext.md").read_text()
+    data = json.loads((out / "realtext.json").read_text())
+    assert md.startswith("## Real text") and len(data["table"]) == 4
+    assert all((out / f).read_bytes()[:4] == b"\x89PNG" for f in data["figures"].values())
+    capsys.readouterr()
+    # bad input: one line, exit 2
+    (tmp_path / "file").write_text("x")
+    for bad in (["--window", "0"], ["--window", "100000"], ["--steps", "0"],
+                ["--unit", "char", "--out", str(tmp_path / "file")]):
+        assert main([*args, *bad]) == 2, bad
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, bad

@@ -58,7 +58,7 @@ from ntp_mechanics.app.experiment.trial import Trial, TrialResult
 from ntp_mechanics.app.suite_run import ClaimsRun, run_claims
 from ntp_mechanics.kernel.claims import Claim
 from ntp_mechanics.kernel.ledger import claim_status, group_by_claim, is_control
-from ntp_mechanics.kernel.realtext_run import RealTextSetting
+from ntp_mechanics.kernel.realtext_setting import RealTextSetting
 
 HELP = "run every claim and the paper's experiment; write DIR/report.md, report.json, figures"
 
@@ -274,7 +274,9 @@ def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> R
                     ds.to_json(), ds.name, started=started,
                     authors=_authors_protocol(plan))
     if plan.realtext is not None:
-        report.real_text = _real_text(plan.realtext, out)
+        from ntp_mechanics.app.realtext import build_real_text
+
+        report.real_text = build_real_text(plan.realtext, out)
     report.seconds = time.perf_counter() - t0
     (out / "report.json").write_text(json.dumps(report.to_dict(), indent=1, default=str) + "\n",
                                      encoding="utf-8")
@@ -287,25 +289,6 @@ def _authors_protocol(plan: ReportPlan) -> dict[str, Any]:
     from ntp_mechanics.app.authors import run_authors
 
     return run_authors(plan.paper, published_trials=plan.authors_trials)
-
-
-def _real_text(s: RealTextSetting, out: Path) -> dict[str, Any]:
-    """Train on the embedded corpus, measure the model and its controls, draw the
-    figures (:mod:`ntp_mechanics.kernel.realtext_run`,
-    :mod:`ntp_mechanics.app.realtext_figures`)."""
-    from ntp_mechanics.app import realtext_figures as rfig
-    from ntp_mechanics.kernel.realtext_run import embedded_corpus, run_realtext
-
-    t0 = time.perf_counter()
-    train, held, vocab, stats = embedded_corpus(s)
-    run = run_realtext(train, held, s, vocab, stats)
-    paths = {"scc_sizes": rfig.scc_size_figure(run, out / rfig.FIGURES["scc_sizes"]),
-             "curves": rfig.curves_figure(run, out / rfig.FIGURES["curves"]),
-             "windows": rfig.windows_figure(run, out / rfig.FIGURES["windows"])}
-    data = run.to_dict()
-    data["figures"] = {k: p.name for k, p in paths.items()}
-    data["seconds"] = round(time.perf_counter() - t0, 2)
-    return data
 
 
 def _device_name(device: str) -> str:
@@ -356,112 +339,10 @@ def render_markdown(rep: Report) -> str:
 
         lines += ["", *authors_markdown(rep.authors)]
     if rep.real_text:
-        lines += ["", *_real_text_section(rep.real_text)]
+        from ntp_mechanics.app.realtext import real_text_markdown
+
+        lines += ["", *real_text_markdown(rep.real_text)]
     return "\n".join(lines) + "\n"
-
-
-def _fmt(v: Any) -> str:
-    return "n/a" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-
-
-def _real_text_conclusions(rt: dict[str, Any]) -> list[str]:
-    """Sentences computed from the real-text table (means over seeds)."""
-    t = {r["model"]: r for r in rt["table"]}
-    g = t["trained"]
-    out = []
-    n = g["seeds"]
-    judged = f"{g['consistent']} of {n} seeds consistent, {g['contradicts']} contradict, " \
-        f"{g['inconclusive']} inconclusive, {g['outside_hypotheses']} outside the hypotheses"
-    if g["top_scc_mass"] is not None:
-        out.append(f"Hard retrieval: the trained model's largest attention weight falls on the "
-                   f"top SCC in {100 * g['hard_retrieval_accuracy']:.1f}% of judged held-out "
-                   f"windows, with mean mass {g['top_scc_mass']:.3f} on it ({judged}).")
-    if g["soft_tv"] is not None and g["corr_fin"] is not None:
-        out.append(f"Soft composition inside the top SCC: total variation "
-                   f"{g['soft_tv']:.3f} from softmax(W_fin); cos(P_fin W, W_fin) = "
-                   f"{g['corr_fin']:.3f}, cos(W, W_svm) = {_fmt(g['corr_W_svm'])}.")
-    if g["next_token_accuracy"] is not None:
-        best = max(g["unigram_accuracy"], g["bigram_accuracy"])
-        word = "above" if g["next_token_accuracy"] > best else "not above"
-        out.append(f"As a predictor: next-token accuracy {g['next_token_accuracy']:.3f}, "
-                   f"{word} the better baseline ({best:.3f}; unigram "
-                   f"{g['unigram_accuracy']:.3f}, bigram {g['bigram_accuracy']:.3f}).")
-    gaps = ", ".join(f"{m} {_fmt(t[m]['gap_top_scc_mass'])}" for m in t if m != "trained")
-    worse = rt["controls_clearly_worse"]
-    verdict = ("every control is clearly worse" if all(worse.values()) else
-               "not every control is clearly worse: " + ", ".join(
-                   m for m, ok in worse.items() if not ok))
-    out.append(f"Controls: top-SCC mass below the trained model's by {gaps}; {verdict}.")
-    return out
-
-
-def _real_text_section(rt: dict[str, Any]) -> list[str]:
-    """The real-text section: setting, table with verdicts, controls, figures."""
-    s, c, th = rt["setting"], rt["corpus"], rt["theory"]
-    unit = {"char": "character", "word": "word", "bpe": "subword"}[s["unit"]]
-    g = th["graphs"]
-    lines = [
-        "## Real text: does trained attention follow the mechanics?", "",
-        f"The embedded corpus (the help topics of the Python documentation), {unit} level, "
-        f"window T = {s['window']}, K = {c['K']} tokens, one-hot embeddings.  Of "
-        f"{c['windows_total']:,} windows, {c['windows']:,} are realizable (kept fraction "
-        f"{c['kept_fraction']:.2f}); {c['distinct_windows']:,} distinct windows; each seed "
-        f"draws its own subset of {max(c['train_used']):,} training and "
-        f"{max(c['heldout_used']):,} held-out windows.  Training graphs of the first seed: "
-        f"{g.get('edges', '?')} priority edges, "
-        f"{sum(1 for x in th['scc_sizes'] if x > 1)} cyclic SCCs (largest "
-        f"{max(th['scc_sizes'], default=0)} tokens).", "",
-        f"The model: W trained by normalised GD (lr {s['lr']}, {s['steps']} steps from "
-        f"W = 0, fp64) on the training windows, seeds {list(s['seeds'])}.  Measured on the "
-        "held-out windows, with priority read from the training windows' graphs: hard "
-        "retrieval (largest attention weight on the top SCC of the window), the attention "
-        "mass on that SCC, cos(W, W_svm), cos(P_fin W, W_fin), next-token accuracy against "
-        "unigram and bigram baselines.  Controls, measured by the same code: *redrawn "
-        "labels* (trained on the training windows with every label redrawn from its own "
-        "window), *random* (Gaussian weights of the trained norm), *other corpus* (the "
-        "Graph-SVM of the same text over a permuted vocabulary, at the trained norm).", "",
-        "Verdict: claim C on held-out windows (consistent: mean top-SCC mass >= 0.95 in the "
-        "asymptotic regime; contradicts: <= 0.5 there; otherwise inconclusive); the regime is "
-        "read from the training loss gap and ||W|| / ||W_svm||.  Rows trained outside the "
-        "theorems' hypotheses are counted, not judged.", "",
-        "| model | hard retrieval | top-SCC mass | gap to trained | TV in SCC | corr(W, W_svm) "
-        "| corr(P_fin W, W_fin) | next-token acc. | unigram | bigram | consistent | "
-        "contradicts | inconclusive | outside the hypotheses |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rt["table"]:
-        lines.append("| " + " | ".join([r["model"], *(_fmt(r[k]) for k in (
-            "hard_retrieval_accuracy", "top_scc_mass", "gap_top_scc_mass", "soft_tv",
-            "corr_W_svm", "corr_fin", "next_token_accuracy", "unigram_accuracy",
-            "bigram_accuracy")), *(str(r[k]) for k in (
-                "consistent", "contradicts", "inconclusive", "outside_hypotheses"))]) + " |")
-    worse = rt["controls_clearly_worse"]
-    pre = rt["premises"]
-    lines += [
-        "", f"Means over {len(s['seeds'])} seeds at the last step.  Controls clearly worse "
-        "(top-SCC mass at least 0.1 below the trained model's): "
-        + ", ".join(f"{k}: {'yes' if v else '**no**'}" for k, v in worse.items())
-        + f".  Premises: labels changed {_fmt(min(pre['redrawn labels']['labels_changed']))}"
-        f" (least over seeds); random norm / trained norm "
-        f"{_fmt(pre['random']['norm_ratio'])}; priority edges the other corpus shares with "
-        f"this one {_fmt(max(pre['other corpus']['shared_edges']))} (most over seeds).", "",
-        "### What the table says", "",
-        *[f"- {c}" for c in _real_text_conclusions(rt)], "",
-        "Per seed (last step; held-out windows without a top SCC are counted apart by reason: "
-        "a token absent from its query's training graph, a query never seen in training, "
-        "tokens none of which reaches all the others):", "",
-    ]
-    lines += [f"- {r['model']}, seed {r['seed']}: **{r['verdict']}** - {r['reason']}"
-              + (f"; windows excluded {r['windows_excluded']}" if r["windows_excluded"] else "")
-              for r in rt["final"] if r["model"] == "trained"]
-    f = rt["figures"]
-    lines += [
-        "", f"![SCC sizes]({f['scc_sizes']})", "",
-        f"![measurements over training]({f['curves']})", "",
-        f"![held-out windows]({f['windows']})", "",
-        f"Real-text section: {rt['seconds']:.0f} s (timings {rt['timings']}).",
-    ]
-    return lines
 
 
 _RULES = (

@@ -45,6 +45,7 @@ import numpy as np
 
 from ntp_mechanics.kernel import realtext as rt
 from ntp_mechanics.kernel.evidence.weights import MAX_LOSS_FRACTION, MIN_SCALE
+from ntp_mechanics.kernel.realtext_setting import RealTextSetting
 from ntp_mechanics.kernel.verdict import Verdict
 from ntp_mechanics.model.dataset import Dataset, DatasetError
 from ntp_mechanics.model.sparse_tpg import SparsePriorityGraphs
@@ -58,48 +59,6 @@ MODELS = ("trained", *CONTROLS)
 CURVE_KEYS = ("hard_retrieval_accuracy", "top_scc_mass", "soft_tv", "corr_W_svm",
               "corr_fin", "next_token_accuracy", "next_token_loss", "norm_W")
 CLEAR_GAP = 0.1  # a control is clearly worse: top-SCC mass at least this much lower
-
-
-@dataclass(frozen=True)
-class RealTextSetting:
-    """A corpus cut from the embedded text and how to train on it.
-
-    Each seed of ``seeds`` draws its own random subset of at most ``max_train``
-    training and ``max_heldout`` held-out distinct windows (None: all of them; the
-    seeds then differ only in the controls' draws, since training starts from W = 0).
-    Training is normalised GD (``optimizer="ngd"``) with ``lr`` for ``steps`` steps from
-    W = 0, recorded every ``record_every`` steps.
-    """
-
-    unit: str = "char"
-    window: int = 8
-    vocab: int | None = None
-    max_train: int | None = 1200
-    max_heldout: int | None = 400
-    held_out: float = 0.25
-    corpus_seed: int = 0
-    seeds: tuple[int, ...] = (0, 1, 2)
-    optimizer: str = "ngd"
-    lr: float = 0.05
-    steps: int = 2000
-    record_every: int = 100
-    device: str = "cpu"
-
-    @classmethod
-    def quick(cls) -> RealTextSetting:
-        """The report's quick profile: characters, T = 8, 1,200 + 400 windows, 3 seeds."""
-        return cls()
-
-    @classmethod
-    def full(cls) -> RealTextSetting:
-        """The report's full profile: characters, T = 16, 2,000 + 1,000 windows, 3 seeds."""
-        return cls(window=16, max_train=2000, max_heldout=1000, steps=3000, record_every=150)
-
-    @classmethod
-    def tiny(cls) -> RealTextSetting:
-        """For tests: a few seconds."""
-        return cls(window=6, vocab=12, max_train=150, max_heldout=80, seeds=(0, 1),
-                   lr=0.06, steps=300, record_every=100)
 
 
 @dataclass
