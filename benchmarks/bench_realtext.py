@@ -13,8 +13,13 @@ Baseline, side by side: the held-out measurement of the final trained W with the
 top-SCC masks computed one window at a time (the loop that the per-query vectorised
 masks replace), timed in the same child on the same windows.
 
+``--check-sizes 6000 12000``: ``check`` of one weight matrix (``W_fin + 20 W_svm/||W_svm||``)
+with held-out windows at characters T = 8 and that many training windows, the column
+path (orthonormal embeddings; what ``check`` uses now) beside the joint path it replaced
+(``predictions=predict(train)``), each in a child with a timeout (``--timeout``).
+
 Run: ``python benchmarks/bench_realtext.py [--cases char16 char32 word1000] [--seeds 0 1 2]
-[--train 2000] [--heldout 1000] [--steps 2000]``; writes
+[--train 2000] [--heldout 1000] [--steps 2000] [--check-sizes 6000 12000]``; writes
 ``benchmarks/results/realtext.json`` and ``realtext.md`` (the item table per case).
 """
 
@@ -73,15 +78,56 @@ def one_case(name: str, seeds: list[int], n_train: int, n_held: int, steps: int)
             "measure_once": timing}
 
 
+def one_check(n: int, method: str) -> dict:
+    """In the child: ``check`` with held-out windows on n training windows."""
+    import numpy as np
+
+    from ntp_mechanics.corpora import build_corpus
+    from ntp_mechanics.corpora.text import embedded_documents
+    from ntp_mechanics.kernel.checking import _predict, check
+    from ntp_mechanics.solvers.predictions import predict
+
+    c = build_corpus(embedded_documents(), unit="char", window=8, held_out=0.25, seed=0,
+                     oov="unk")
+    rng = np.random.default_rng(0)
+    tr = c.train.subset(np.sort(rng.choice(c.train.n, min(n, c.train.n), replace=False)))
+    he = c.heldout.subset(np.sort(rng.choice(c.heldout.n, min(n // 2, c.heldout.n),
+                                             replace=False)))
+    t0 = time.perf_counter()
+    pred = _predict(tr) if method == "columns" else predict(tr)
+    t1 = time.perf_counter()
+    W = 20 * pred.W_svm / np.linalg.norm(pred.W_svm) + pred.W_fin
+    r = check(tr, W, predictions=pred, heldout=he, init_norm=0.0)
+    t2 = time.perf_counter()
+    return {"case": f"check {method} n={n}", "predict_seconds": t1 - t0,
+            "check_seconds": t2 - t1, "verdicts": {k: v.verdict.value
+                                                   for k, v in r.claims.items()}}
+
+
 def run_child(args: argparse.Namespace, name: str) -> dict:
+    """Run one case in a child; its output goes to a file, its usage comes from wait4."""
+    import tempfile
+
     cmd = [sys.executable, __file__, "--child", name, "--seeds", *map(str, args.seeds),
            "--train", str(args.train), "--heldout", str(args.heldout), "--steps",
            str(args.steps)]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
+    limit = args.timeout if name.startswith("check") else float("inf")
+    with tempfile.TemporaryFile("w+") as sink:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=sink, text=True)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t0 > limit:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                return {"case": name, "error": f"timed out after {limit:.0f} s",
+                        "wall_seconds": time.perf_counter() - t0}
+            time.sleep(0.2)
+        wall = time.perf_counter() - t0
+        sink.seek(0)
+        out = sink.read()
     if status != 0:
         return {"case": name, "error": f"exit status {status}", "wall_seconds": wall}
     res = json.loads(out.strip().splitlines()[-1])
@@ -92,7 +138,22 @@ def run_child(args: argparse.Namespace, name: str) -> dict:
 
 def markdown(results: list[dict]) -> str:
     lines = []
+    checks = [r for r in results if r["case"].startswith("check")]
+    if checks:
+        lines += ["### check with held-out windows (characters, T = 8)", "",
+                  "| case | predict s | check s | wall s | peak MB | verdicts |",
+                  "|---|---|---|---|---|---|"]
+        for r in checks:
+            if "error" in r:
+                lines.append(f"| {r['case']} | {r['error']} | | {r['wall_seconds']:.0f} | | |")
+            else:
+                lines.append(f"| {r['case']} | {r['predict_seconds']:.1f} | "
+                             f"{r['check_seconds']:.1f} | {r['wall_seconds']:.0f} | "
+                             f"{r['peak_rss_mb']:.0f} | {r['verdicts']} |")
+        lines.append("")
     for r in results:
+        if r["case"].startswith("check"):
+            continue
         if "error" in r:
             lines += [f"### {r['case']}: {r['error']}", ""]
             continue
@@ -125,20 +186,27 @@ def markdown(results: list[dict]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    p.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--train", type=int, default=2000)
     p.add_argument("--heldout", type=int, default=1000)
     p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--check-sizes", type=int, nargs="*", default=[])
+    p.add_argument("--timeout", type=float, default=180.0)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.child and args.child.startswith("check"):
+        _, method, n = args.child.split(":")
+        print(json.dumps(one_check(int(n), method), default=str))
+        return
     if args.child:
         print(json.dumps(one_case(args.child, args.seeds, args.train, args.heldout,
                                   args.steps), default=str))
         return
     results = []
-    for name in args.cases:
+    names = [f"check:{m}:{n}" for n in args.check_sizes for m in ("columns", "joint")]
+    for name in [*names, *args.cases]:
         print(f"{name} ...", file=sys.stderr, flush=True)
         results.append(run_child(args, name))
         print(f"  {results[-1].get('wall_seconds', 0):.0f} s", file=sys.stderr, flush=True)
