@@ -123,7 +123,9 @@ def real_text_markdown(rt: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rt["table"]:
-        lines.append("| " + " | ".join([r["model"], *(_fmt(r[k]) for k in (
+        cells = {**r, "gap_top_scc_mass": r["gap_top_scc_mass"] if r["model"] != "trained"
+                 else "-"}
+        lines.append("| " + " | ".join([r["model"], *(_fmt(cells[k]) for k in (
             "hard_retrieval_accuracy", "top_scc_mass", "gap_top_scc_mass", "soft_tv",
             "corr_W_svm", "corr_fin", "next_token_accuracy", "unigram_accuracy",
             "bigram_accuracy")), *(str(r[k]) for k in (
