@@ -32,10 +32,12 @@ from scipy.sparse.csgraph import connected_components
 
 from ntp_mechanics.model.dataset import Dataset
 from ntp_mechanics.model.sparse_tpg import SparsePriorityGraphs
-from ntp_mechanics.solvers.column_finite import column_finite_component
+from ntp_mechanics.model.tpg import TokenPriorityGraphs
+from ntp_mechanics.solvers.column_finite import ColumnSubspace, column_finite_component
 from ntp_mechanics.solvers.column_svm import _is_identity, column_graph_svm
 from ntp_mechanics.solvers.finite import FiniteComponent
 from ntp_mechanics.solvers.graph_svm import GraphSVM
+from ntp_mechanics.solvers.predictions import Predictions
 from ntp_mechanics.solvers.priority_arrays import PriorityArrays
 
 __all__ = ["ColumnPredictions", "predict_columns"]
@@ -66,13 +68,28 @@ class ColumnPredictions:
     @property
     def dim_S_all(self) -> int:
         """``dim S_all``: per graph, nodes minus weak components (orthonormal E)."""
+        return self.S_all.dim
+
+    @property
+    def S_all(self) -> ColumnSubspace:
+        """``S_all``: differences within each weak component of each ``G^(k)``, held
+        as the components' labels over the nodes (projection in O(nodes + d^2))."""
         pa = self.arrays
         idx_i = pa.node_index(pa.edges[:, 2], pa.edges[:, 0])
         idx_j = pa.node_index(pa.edges[:, 2], pa.edges[:, 1])
         p = len(pa.nodes)
         A = sp.csr_matrix((np.ones(len(idx_i), np.int8), (idx_i, idx_j)), shape=(p, p))
-        n_weak, _ = connected_components(A, directed=True, connection="weak")
-        return int(p - n_weak)
+        _, weak = connected_components(A, directed=True, connection="weak")
+        return ColumnSubspace(np.asarray(self.dataset.E, dtype=np.float64), pa.nodes, weak)
+
+    def as_predictions(self) -> Predictions:
+        """The joint path's :class:`~ntp_mechanics.solvers.predictions.Predictions` bundle
+        with these certified solutions and :attr:`S_all` (what ``check`` consumes); its
+        ``tpg`` (networkx graphs) is built here."""
+        tpg = TokenPriorityGraphs.from_dataset(self.dataset)
+        pred = Predictions(self.dataset, tpg, self.svm, self.fin, None, self.elapsed)
+        pred.__dict__["S_all"] = self.S_all  # the cached property, filled without a basis
+        return pred
 
     def sccs(self) -> dict[int, list[list[int]]]:
         """SCCs of each ``G^(k)``, highest priority first (see the module docstring)."""

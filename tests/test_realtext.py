@@ -224,7 +224,7 @@ def test_uncertified_predictions_still_measure_held_out(corpus, trained, monkeyp
     def fail(ds):
         raise InconclusiveError("W_fin not certified")
 
-    monkeypatch.setattr(checking, "predict", fail)
+    monkeypatch.setattr(checking, "_predict", fail)
     train, held = corpus
     with pytest.raises(InconclusiveError):
         check(train, trained[0])  # without held-out windows: as before
@@ -251,3 +251,98 @@ def test_counts_weigh_like_replicated_windows(corpus, trained) -> None:
                 "next_token_loss", "unigram_loss", "bigram_loss", "bigram_accuracy"):
         assert a[key] == pytest.approx(b[key], rel=1e-12), key
     assert a["next_token_loss"] != pytest.approx(plain["next_token_loss"], rel=1e-6)
+
+
+def test_vectorised_top_masks_equal_the_window_loop(corpus) -> None:
+    """The per-query vectorised top-SCC masks are those of the one-window-at-a-time
+    reference, on real windows and on random small ones (every exclusion reason)."""
+    train, held = corpus
+    index = rt.PriorityIndex(TokenPriorityGraphs.from_dataset(train))
+    a, b = rt._top_masks(held, index), rt._top_masks_loop(held, index)
+    assert np.array_equal(a[0], b[0]) and a[1] == b[1] and a[0].any()
+    rng = np.random.default_rng(0)
+    reasons: set[str] = set()
+    for _ in range(30):
+        K = int(rng.integers(2, 6))
+        tr, he = _random_windows(rng, K, 6), _random_windows(rng, K, 15)
+        index = rt.PriorityIndex(TokenPriorityGraphs.from_dataset(tr))
+        a, b = rt._top_masks(he, index), rt._top_masks_loop(he, index)
+        assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+        reasons |= set(b[1])
+    assert reasons == {"query unseen", "token outside the graph", "one token", "incomparable"}
+
+
+def _random_windows(rng: np.random.Generator, K: int, n: int) -> Dataset:
+    out = []
+    for _ in range(n):
+        toks = tuple(int(t) for t in rng.integers(0, K, int(rng.integers(1, 5))))
+        out.append((toks, int(rng.choice(toks))))
+    return Dataset.from_arrays(np.eye(K), out)
+
+
+def test_column_predictions_give_the_same_measurements(corpus, pred, trained) -> None:
+    """One-hot embeddings: the column solvers' objects measure what the joint path's do."""
+    train, held = corpus
+    cols, why = rt.safe_predict(train)
+    assert not why and type(cols).__name__ == "ColumnPredictions"  # premise: column path
+    a = rt.measure(train, held, trained[0], **rt.training_objects(cols)).values
+    b = rt.measure(train, held, trained[0], **rt.training_objects(pred)).values
+    assert set(a) == set(b)
+    for k in a:
+        assert a[k] == pytest.approx(b[k], abs=1e-6), k
+    # control: a non-orthonormal embedding takes the joint path
+    assert not rt.orthonormal(2 * np.eye(3)) and rt.orthonormal(np.eye(3))
+
+
+def test_check_by_column_equals_the_joint_path(corpus, pred, trained) -> None:
+    """``check`` on one-hot embeddings uses the column solvers; its verdicts and
+    metrics are those of the joint path (the path it replaces)."""
+    from ntp_mechanics.solvers.column_predictions import predict_columns
+    from ntp_mechanics.solvers.subspaces import Subspace
+
+    train, held = corpus
+    cols = predict_columns(train)
+    W = trained[0]
+    exact = Subspace.all_edges(train.E, pred.tpg)
+    assert cols.S_all.dim == exact.dim == pred.dim_S_all
+    noise = np.random.default_rng(0).standard_normal(W.shape)
+    assert np.allclose(cols.S_all.project(noise), exact.project(noise), atol=1e-10)
+    a = check(train, W, heldout=held, init_norm=0.0)  # the column path (one-hot)
+    b = check(train, W, predictions=pred, heldout=held, init_norm=0.0)
+    assert {k: c.verdict for k, c in a.claims.items()} == {k: c.verdict
+                                                            for k, c in b.claims.items()}
+    for k, v in b.metrics.items():
+        if isinstance(v, float):
+            assert a.metrics[k] == pytest.approx(v, rel=1e-5, abs=1e-6), k
+    # control: the projection is not the identity (the premise that S_all matters)
+    assert not np.allclose(cols.S_all.project(noise), noise)
+
+
+def test_run_refuses_windows_of_another_vocabulary(corpus) -> None:
+    from ntp_mechanics.kernel.realtext_run import RealTextSetting, run_realtext
+
+    train, _ = corpus
+    other = Dataset.from_arrays(np.eye(K + 1), [((0, 1), 0)])
+    with pytest.raises(DatasetError, match="K = "):
+        run_realtext(train, other, RealTextSetting.tiny())
+    with pytest.raises(DatasetError, match="seed"):
+        run_realtext(train, train, RealTextSetting(seeds=()))
+
+
+def test_realtext_command(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "rt"
+    args = ["realtext", "--out", str(out), "--window", "6", "--vocab", "12", "--train", "100",
+            "--heldout", "50", "--seeds", "0", "--steps", "60", "--record-every", "30"]
+    assert main(args) == 0
+    md = (out / "realtext.md").read_text()
+    data = json.loads((out / "realtext.json").read_text())
+    assert md.startswith("## Real text") and len(data["table"]) == 4
+    assert all((out / f).read_bytes()[:4] == b"\x89PNG" for f in data["figures"].values())
+    capsys.readouterr()
+    # bad input: one line, exit 2
+    (tmp_path / "file").write_text("x")
+    for bad in (["--window", "0"], ["--window", "100000"], ["--steps", "0"],
+                ["--unit", "char", "--out", str(tmp_path / "file")]):
+        assert main([*args, *bad]) == 2, bad
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, bad

@@ -100,6 +100,47 @@ def test_figures_are_valid_pngs(tiny: tuple[Path, Any]) -> None:
         assert f"]({name})" in (out / "report.md").read_text()
 
 
+def test_real_text_section(tiny: tuple[Path, Any]) -> None:
+    """The real-text section: heading, table keys, figures, and the controls' premise
+    (each control clearly worse than the trained model, each premise measured)."""
+    import matplotlib.image as mpimg
+
+    from ntp_mechanics.kernel import realtext as rt
+    from ntp_mechanics.kernel.realtext_run import CLEAR_GAP, MODELS
+
+    out, _ = tiny
+    md = (out / "report.md").read_text()
+    section = md.split("## Real text", 1)[1]
+    data = json.loads((out / "report.json").read_text())["real_text"]
+    table = {r["model"]: r for r in data["table"]}
+    assert list(table) == list(MODELS)
+    for row in table.values():
+        assert set(rt.KEYS) <= set(row)
+        assert row["seeds"] == len(data["setting"]["seeds"])
+        assert sum(row[v] for v in ("consistent", "contradicts", "inconclusive",
+                                    "outside_hypotheses")) == row["seeds"]
+        assert f"| {row['model']} | {row['hard_retrieval_accuracy']:.3f} |" in section
+    for name in data["figures"].values():
+        assert (out / name).read_bytes()[:8] == PNG and f"]({name})" in section
+        assert min(mpimg.imread(out / name).shape[:2]) > 100
+    pre = data["premises"]  # the controls' premises, then the controls' gaps
+    assert min(pre["redrawn labels"]["labels_changed"]) >= 0.4
+    assert pre["random"]["norm_ratio"] == pytest.approx(1.0)
+    assert max(pre["other corpus"]["shared_edges"]) <= 0.5
+    good = table["trained"]
+    assert good["consistent"] >= 1 and good["hard_retrieval_accuracy"] >= 0.95
+    for model in MODELS[1:]:
+        bad = table[model]
+        assert good["top_scc_mass"] - bad["top_scc_mass"] >= CLEAR_GAP, model
+        assert good["next_token_accuracy"] - bad["next_token_accuracy"] >= CLEAR_GAP, model
+        assert bad["consistent"] == 0, model
+    assert all(data["controls_clearly_worse"].values())
+    # curves: every model at every recorded step of every seed
+    steps = {r["step"] for r in data["curves"]}
+    assert len(steps) >= 3 and len(data["curves"]) == len(steps) * len(MODELS) * len(
+        data["setting"]["seeds"])
+
+
 def test_paper_section_states_conclusions_computed_from_the_numbers(
         tiny: tuple[Path, Any]) -> None:
     out, _ = tiny

@@ -26,7 +26,7 @@ from ntp_mechanics.model.errors import BadInputError, InconclusiveError, Infeasi
 # command name -> module of ntp_mechanics.app
 COMMANDS = {"predict": "predict", "train": "train", "check": "check", "claims": "claims",
             "test": "run_tests", "gate": "gate", "report": "report",
-            "sweep": "sweep", "corpus": "corpus"}
+            "sweep": "sweep", "corpus": "corpus", "realtext": "realtext"}
 # commands that pass what follows ``--`` on to pytest
 PASS_THROUGH = ("test", "gate")
 

@@ -59,6 +59,7 @@ from ntp_mechanics.app.experiment.trial import Trial, TrialResult
 from ntp_mechanics.app.suite_run import ClaimsRun, run_claims
 from ntp_mechanics.kernel.claims import Claim
 from ntp_mechanics.kernel.ledger import is_control, judge_run
+from ntp_mechanics.kernel.realtext_setting import RealTextSetting
 
 HELP = "run every claim and the paper's experiment; write DIR/report.md, report.json, figures"
 
@@ -79,19 +80,22 @@ class ReportPlan:
     claim_paths: tuple[str, ...] = ()  # the user's own claim modules or folders
     include_slow: bool = False
     authors_trials: int = 10  # trials per published configuration (app/authors.py)
+    realtext: RealTextSetting | None = None  # the real-text section (None: left out)
 
     @classmethod
     def quick(cls) -> ReportPlan:
-        return cls("quick", "ci", PaperPlan.quick())
+        return cls("quick", "ci", PaperPlan.quick(), realtext=RealTextSetting.quick())
 
     @classmethod
     def full(cls) -> ReportPlan:
-        return cls("full", "thorough", PaperPlan.full(), include_slow=True)
+        return cls("full", "thorough", PaperPlan.full(), include_slow=True,
+                   realtext=RealTextSetting.full())
 
     @classmethod
     def tiny(cls, claim_ids: tuple[str, ...] = ("F2",)) -> ReportPlan:
         """For tests: a few claim modules, a seconds-long paper grid, one process."""
-        return cls("tiny", "ci", PaperPlan.tiny(), claim_ids=claim_ids, jobs=1, authors_trials=1)
+        return cls("tiny", "ci", PaperPlan.tiny(), claim_ids=claim_ids, jobs=1, authors_trials=1,
+                   realtext=RealTextSetting.tiny())
 
     def with_options(self, seed: int, device: str, jobs: int) -> ReportPlan:
         paper = replace(self.paper, seed=seed, device=device, workers=jobs)
@@ -207,6 +211,7 @@ class Report:
     started: str = ""
     notes: list[str] = field(default_factory=list)
     authors: dict[str, Any] = field(default_factory=dict)  # app/authors.py: run_authors
+    real_text: dict[str, Any] = field(default_factory=dict)  # _real_text: the section's data
 
     @property
     def exit_code(self) -> int:
@@ -227,6 +232,7 @@ class Report:
                       "trials_file": "paper_trials.json", "tpg_dataset": self.tpg_dataset},
             "figures": self.figures,
             "authors": self.authors,
+            "real_text": self.real_text,
         }
 
 
@@ -269,6 +275,10 @@ def build_report(plan: ReportPlan, out: Path, progress: bool | None = None) -> R
                     conclusions(summary), {k: p.name for k, p in paths.items()},
                     ds.to_json(), ds.name, started=started,
                     authors=_authors_protocol(plan))
+    if plan.realtext is not None:
+        from ntp_mechanics.app.realtext import build_real_text
+
+        report.real_text = build_real_text(plan.realtext, out)
     report.seconds = time.perf_counter() - t0
     (out / "report.json").write_text(json.dumps(report.to_dict(), indent=1, default=str) + "\n",
                                      encoding="utf-8")
@@ -330,6 +340,10 @@ def render_markdown(rep: Report) -> str:
         from ntp_mechanics.app.authors import authors_markdown
 
         lines += ["", *authors_markdown(rep.authors)]
+    if rep.real_text:
+        from ntp_mechanics.app.realtext import real_text_markdown
+
+        lines += ["", *real_text_markdown(rep.real_text)]
     return "\n".join(lines) + "\n"
 
 

@@ -156,7 +156,7 @@ def check(dataset: Dataset, W: Any, *, init_norm: float | None = None,
         realtext.check_shapes(dataset, heldout, M)
     outside = _outside_optimizer(optimizer)
     try:
-        pred = predict(dataset) if predictions is None else predictions
+        pred = _predict(dataset) if predictions is None else predictions
     except PredictionError as exc:
         if heldout is None:
             raise
@@ -179,6 +179,16 @@ def check(dataset: Dataset, W: Any, *, init_norm: float | None = None,
     claims = {("C held-out" if i and r.reason.startswith("held-out") else r.claim): r
               for i, r in enumerate(results)}
     return CheckResult(verdict, claims, metrics, held, outside)
+
+
+def _predict(dataset: Dataset) -> Predictions:
+    """The theory's objects: by column (memory proportional to edges and windows) when
+    the embeddings are orthonormal, e.g. one-hot; else the joint path."""
+    if realtext.orthonormal(dataset.E):
+        from ntp_mechanics.solvers.column_predictions import predict_columns
+
+        return predict_columns(dataset).as_predictions()
+    return predict(dataset)
 
 
 def _outside_optimizer(optimizer: str | None) -> str:

@@ -64,9 +64,11 @@ __all__ = [
     "KEYS",
     "PriorityIndex",
     "RealTextMeasures",
+    "attention_view",
     "check_shapes",
     "judge_heldout",
     "measure",
+    "orthonormal",
     "permuted_vocabulary",
     "random_like",
     "relabelled",
@@ -210,6 +212,19 @@ def measure(
     return RealTextMeasures(vals, why, excluded, int(judged.sum()))
 
 
+def attention_view(train: Dataset, heldout: Dataset, W: np.ndarray,
+                   tpg: TokenPriorityGraphs | None = None) -> dict[str, np.ndarray]:
+    """Per held-out window (padded layout, n x T): token ``ids``, the real-position
+    ``mask``, the ``attention`` weights of W and the ``top`` SCC's positions (all False
+    where the window is not judged) - what :func:`measure` averages, for drawing."""
+    check_shapes(train, heldout, W)
+    tpg = tpg or TokenPriorityGraphs.from_dataset(train)
+    ids, mask, _ = heldout.padded()
+    s = WindowLoss(heldout).state(np.asarray(W, dtype=np.float64))["s"]
+    top, _ = _top_masks(heldout, PriorityIndex(tpg))
+    return {"ids": ids, "mask": mask, "attention": s, "top": top}
+
+
 def check_shapes(train: Dataset, heldout: Dataset, W: Any) -> None:
     if (heldout.K, heldout.d) != (train.K, train.d):
         raise DatasetError(f"held-out set has K = {heldout.K}, d = {heldout.d}; the training "
@@ -222,7 +237,55 @@ def check_shapes(train: Dataset, heldout: Dataset, W: Any) -> None:
 
 def _top_masks(heldout: Dataset, index: PriorityIndex) -> tuple[np.ndarray, dict[str, int]]:
     """n x T mask of the positions holding a top-SCC token (padded layout), and the
-    count of windows without one, by reason."""
+    count of windows without one, by reason.
+
+    Vectorised per query: a position is in the top SCC when its SCC reaches the SCC of
+    every other position (two such SCCs would reach each other, so it is unique).  The
+    same masks and counts as :func:`_top_masks_loop` (one window at a time), memory
+    ``n T^2`` booleans at most per block of windows.
+    """
+    ids, mask, _ = heldout.padded()
+    n, T = ids.shape
+    top = np.zeros_like(mask)
+    reason = np.full(n, "", dtype=object)
+    q = ids[:, -1] if n else ids[:, :0].reshape(0)
+    for k in np.unique(q).tolist():
+        rows = np.flatnonzero(q == k)
+        if k not in index.tpg:
+            reason[rows] = "query unseen"
+            continue
+        scc_of, reach, _ = index._closure(k)
+        lookup = np.full(heldout.K, -1, dtype=np.int64)
+        for v, c in scc_of.items():
+            lookup[v] = c
+        for block in np.array_split(rows, max(1, len(rows) * T * T // 4_000_000 + 1)):
+            top[block], reason[block] = _top_block(ids[block], mask[block], lookup, reach)
+    excluded: dict[str, int] = {}
+    for r in reason[reason != ""].tolist():
+        excluded[r] = excluded.get(r, 0) + 1
+    return top, excluded
+
+
+def _top_block(ids: np.ndarray, mask: np.ndarray, lookup: np.ndarray,
+               reach: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Top-SCC positions and the reason when none, for windows of one query."""
+    c = lookup[ids]
+    outside = np.any(mask & (c < 0), axis=1)
+    c = np.where(mask & (c >= 0), c, 0)
+    big = np.iinfo(np.int64).max
+    lo = np.where(mask, ids, big).min(axis=1)
+    hi = np.where(mask, ids, -1).max(axis=1)
+    one = lo == hi
+    R = reach[c[:, :, None], c[:, None, :]] | ~mask[:, None, :]  # p reaches t (or t padding)
+    top = mask & R.all(axis=2) & ~outside[:, None] & ~one[:, None]
+    why = np.where(outside, "token outside the graph",
+                   np.where(one, "one token", np.where(top.any(axis=1), "", "incomparable")))
+    return top, why.astype(object)
+
+
+def _top_masks_loop(heldout: Dataset,
+                    index: PriorityIndex) -> tuple[np.ndarray, dict[str, int]]:
+    """:func:`_top_masks` one window at a time (the reference the tests compare with)."""
     ids, mask, _ = heldout.padded()
     top = np.zeros_like(mask)
     excluded: dict[str, int] = {}
@@ -241,8 +304,9 @@ def _soft_tv(wl: WindowLoss, W: np.ndarray, W_fin: np.ndarray | None, top: np.nd
     if W_fin is None:
         return None, "no W_fin for the training set"
     ids = wl.flat // wl.q
-    distinct = np.array([len(set(ids[i][top[i]].tolist())) > 1 for i in range(len(top))],
-                        dtype=bool)
+    lo = np.where(top, ids, np.iinfo(ids.dtype).max).min(axis=1, initial=np.iinfo(ids.dtype).max)
+    hi = np.where(top, ids, -1).max(axis=1, initial=-1)
+    distinct = hi > lo  # two or more distinct tokens of the top SCC
     if not distinct.any():
         return None, "no held-out window has two tokens of its top SCC"
     a, b = wl.scores(W)[distinct], wl.scores(W_fin)[distinct]
@@ -394,15 +458,31 @@ def _with_counts(out: Dataset, ds: Dataset) -> Dataset:
 def training_objects(pred: Any) -> dict[str, Any]:
     """``W_svm``, ``W_fin``, ``S_fin`` and ``tpg`` from predictions, for :func:`measure`."""
     return {"W_svm": pred.W_svm, "W_fin": pred.W_fin, "S_fin": pred.fin.subspace,
-            "tpg": pred.tpg}
+            "tpg": getattr(pred, "tpg", None)}
 
 
-def safe_predict(train: Dataset) -> tuple[Any, str]:
-    """``(predict(train), "")`` or ``(None, reason)`` when the theory has no prediction
-    (an infeasible Graph-SVM with d < K is outside the hypotheses)."""
+def safe_predict(train: Dataset, columns: bool | None = None) -> tuple[Any, str]:
+    """``(predictions, "")`` or ``(None, reason)`` when the theory has no prediction
+    (an infeasible Graph-SVM with d < K is outside the hypotheses).
+
+    ``columns`` (default: when the embeddings are orthonormal, e.g. one-hot) uses the
+    column solvers (:func:`~ntp_mechanics.solvers.column_predictions.predict_columns`,
+    memory proportional to edges and windows) instead of the joint :func:`predict`;
+    both give what :func:`training_objects` needs (``tpg`` is then built by
+    :func:`measure`)."""
+    from ntp_mechanics.solvers.column_predictions import predict_columns
     from ntp_mechanics.solvers.predictions import predict
 
+    if columns is None:
+        columns = orthonormal(train.E)
     try:
-        return predict(train), ""
+        return (predict_columns(train) if columns else predict(train)), ""
     except PredictionError as exc:
         return None, f"{type(exc).__name__}: {exc}"
+
+
+def orthonormal(E: np.ndarray) -> bool:
+    """Whether the embedding rows are orthonormal (``E E^T = I``; one-hot is)."""
+    E = np.asarray(E, dtype=np.float64)
+    return E.shape[0] <= E.shape[1] and bool(
+        np.allclose(E @ E.T, np.eye(E.shape[0]), rtol=0.0, atol=1e-12))
