@@ -210,10 +210,10 @@ def main() -> None:
         print(f"{name} ...", file=sys.stderr, flush=True)
         results.append(run_child(args, name))
         print(f"  {results[-1].get('wall_seconds', 0):.0f} s", file=sys.stderr, flush=True)
-    write_json(args.out, "realtext", {"results": results})
-    md = args.out / "realtext.md"
-    md.write_text(markdown(results))
-    print(f"wrote {md}")
+        write_json(args.out, "realtext", {"results": results})  # after every case
+        md = args.out / "realtext.md"
+        md.write_text(markdown(results))
+    print(f"wrote {args.out / 'realtext.md'}")
 
 
 if __name__ == "__main__":
