@@ -16,9 +16,15 @@ a re-run retries them); 2 bad SPEC or option, a grid or protocol other than the 
 ``DIR`` holds, unreachable scheduler, a cluster without workers for
 ``--worker-timeout`` seconds (finished rows kept).
 
+A grid with ``source=corpus`` trains on windows of the embedded corpus instead and
+measures the trained model and its negative controls on held-out windows
+(:mod:`ntp_mechanics.app.experiment.corpus_tasks`), with the same engine and store.
+
 Example
 -------
 ``ntp-mechanics sweep --out runs/k --grid "K=8,16,32 d=K n=2K T=8" --trials 10``
+
+``ntp-mechanics sweep --out runs/c --grid "source=corpus T=8,16 vocab=32" --trials 3``
 """
 
 from __future__ import annotations
@@ -46,7 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="space-separated name=v1,v2,... over K, d, n, T (d, n, T may be "
                         "K, 2K, ...), kind (cyclic, acyclic, any), embeddings (unit-norm, "
                         "orthonormal, equicorrelated), init (zero, default, scale), "
-                        "init_scale, optimizer (gd, ngd), lr (auto or a number)")
+                        "init_scale, optimizer (gd, ngd), lr (auto or a number); or, with "
+                        "source=corpus, windows of the embedded corpus over unit (char, "
+                        "word, bpe), T, vocab, embeddings (onehot, gaussian), d, windows, "
+                        "heldout (numbers or all), corpus_seed, optimizer, lr")
     p.add_argument("--trials", type=int, default=10, help="trials per grid point (10)")
     p.add_argument("--steps", type=int, default=PAPER_PROTOCOL.steps,
                    help=f"training steps ({PAPER_PROTOCOL.steps})")
@@ -137,7 +146,7 @@ def run_sweep(spec: str, out: Path, *, trials: int = 10, steps: int = PAPER_PROT
                          retries=retries, on_done=lambda c, res: store.write(res),
                          on_error=failed, progress=progress, desc="sweep")
     ids = [t.id for t in tasks]
-    files = [*store.consolidate(ids), *_figures(store, grid.swept, ids, out)]
+    files = [*store.consolidate(ids), *_figures(store, grid, ids, out)]
     return SweepOutcome(computed=len(todo) - n_failed, skipped=len(tasks) - len(todo),
                         failed=n_failed, rows=len(store.rows(ids)), tasks=len(tasks),
                         seconds=time.perf_counter() - t0, files=[str(f) for f in files])
@@ -176,34 +185,45 @@ def _check_same_grid(path: Path, spec: str, grid: Grid, steps: int, record_every
                          f"{record_every}: use another --out")
 
 
-def _figures(store: Any, swept: list[str], ids: list[str], out: Path) -> list[Path]:
+def _figures(store: Any, grid: Grid, ids: list[str], out: Path) -> list[Path]:
     from ntp_mechanics.app.experiment.grid import point_of_row
-    from ntp_mechanics.app.experiment.grid_figures import curve_figure, final_figures
+    from ntp_mechanics.app.experiment.grid_figures import (
+        corpus_curve_figure,
+        curve_figure,
+        final_figures,
+    )
     from ntp_mechanics.app.experiment.tasks import METRICS
 
     # figures group by the grid's values (``lr=auto``), not the per-trial values used
     rows = [{**r, **point_of_row(r)} for r in store.rows(ids)]
     if not rows:
         return []
-    paths = [_summary(rows, swept, out / "summary.md")]
-    paths += final_figures(rows, swept, out, METRICS)
-    paths.append(curve_figure(rows, store.curves_of(ids), swept, out / "curves.png"))
+    swept, curves = grid.swept, store.curves_of(ids)
+    if grid.source == "corpus":
+        from ntp_mechanics.app.experiment.corpus_tasks import CORPUS_METRICS
+
+        metrics, draw = CORPUS_METRICS, corpus_curve_figure
+    else:
+        metrics, draw = METRICS, curve_figure
+    paths = [_summary(rows, swept, out / "summary.md", metrics)]
+    paths += final_figures(rows, swept, out, metrics)
+    paths.append(draw(rows, curves, swept, out / "curves.png"))
     return paths
 
 
-def _summary(rows: list[dict[str, Any]], swept: list[str], path: Path) -> Path:
+def _summary(rows: list[dict[str, Any]], swept: list[str], path: Path,
+             metrics: tuple[str, ...]) -> Path:
     """Mean +- std (finite values, their count) of each final metric per swept value."""
     from ntp_mechanics.app.experiment.grid_figures import summary_table
-    from ntp_mechanics.app.experiment.tasks import METRICS
 
     lines = []
     for param in swept or ["K"]:
-        lines += [f"| {param} | trials | " + " | ".join(METRICS) + " |",
-                  "|---" * (len(METRICS) + 2) + "|"]
-        for t in summary_table(rows, param, METRICS):
+        lines += [f"| {param} | trials | " + " | ".join(metrics) + " |",
+                  "|---" * (len(metrics) + 2) + "|"]
+        for t in summary_table(rows, param, metrics):
             cells = [f"{t[f'{m}_mean']:.4g} ± {t[f'{m}_std']:.2g}"
                      + ("" if t[f"{m}_n"] == t["trials"] else f" (n={t[f'{m}_n']})")
-                     for m in METRICS]
+                     for m in metrics]
             lines.append(f"| {t[param]} | {t['trials']} | " + " | ".join(cells) + " |")
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")

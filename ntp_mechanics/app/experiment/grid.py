@@ -38,7 +38,8 @@ import numpy as np
 from ntp_mechanics.app.experiment.protocol import DRAWS, EMBEDDINGS, INITS
 from ntp_mechanics.model.errors import BadInputError
 
-__all__ = ["PARAMETERS", "Grid", "SweepError", "Task", "parse_grid", "point_of_row", "task_seed"]
+__all__ = ["PARAMETERS", "SOURCES", "Grid", "SweepError", "Task", "parse_grid", "point_of_row",
+           "task_seed"]
 
 
 class SweepError(BadInputError):
@@ -91,6 +92,21 @@ PARAMETERS: dict[str, tuple[Callable[[str], Any], Any]] = {
 """Parameter -> (parser of one value, default).  ``lr=auto``: 0.01 for ngd (the paper's),
 ``1/smoothness bound`` for gd."""
 
+SOURCES = ("draw", "corpus")
+"""Where a grid's datasets come from: ``source=draw`` (the default: drawn token graphs,
+:data:`PARAMETERS`) or ``source=corpus`` (windows cut from the embedded corpus,
+:data:`ntp_mechanics.app.experiment.corpus_tasks.CORPUS_PARAMETERS`).  One grid has
+one source; a drawn grid's points do not name it, so their seeds are those of before."""
+
+
+def _table(source: str) -> dict[str, tuple[Callable[[str], Any], Any]]:
+    """The parameters of a source."""
+    if source == "corpus":
+        from ntp_mechanics.app.experiment.corpus_tasks import CORPUS_PARAMETERS
+
+        return CORPUS_PARAMETERS
+    return PARAMETERS
+
 
 @dataclass(frozen=True)
 class Task:
@@ -121,19 +137,25 @@ class Grid:
     """Swept values per parameter (only the named ones) and the point builder."""
 
     values: dict[str, tuple[Any, ...]]
+    source: str = "draw"
 
     @property
     def swept(self) -> list[str]:
-        """Parameters with more than one value, in PARAMETERS order."""
-        return [k for k in PARAMETERS if len(self.values.get(k, ())) > 1]
+        """Parameters with more than one value, in their table's order."""
+        return [k for k in _table(self.source) if len(self.values.get(k, ())) > 1]
 
     def points(self) -> list[dict[str, Any]]:
-        """Every point, parameters in PARAMETERS order, relative sizes resolved."""
-        names = list(PARAMETERS)
-        axes = [self.values.get(k, (PARAMETERS[k][1],)) for k in names]
+        """Every point, parameters in their table's order, relative sizes resolved."""
+        table = _table(self.source)
+        names = list(table)
+        axes = [self.values.get(k, (table[k][1],)) for k in names]
+        if self.source == "corpus":
+            from ntp_mechanics.app.experiment.corpus_tasks import resolve_point as resolve
+        else:
+            resolve = _resolve
         out, seen = [], set()
         for combo in product(*axes):
-            point = _resolve(dict(zip(names, combo, strict=True)))
+            point = resolve(dict(zip(names, combo, strict=True)))
             key = canonical(point)
             if key not in seen:  # d=K,8 at K=8 gives one point, not two
                 seen.add(key)
@@ -198,7 +220,9 @@ def parse_grid(spec: str) -> Grid:
     Parameters
     ----------
     spec : str
-        Space-separated ``name=v1,v2,...`` items, names from :data:`PARAMETERS`.
+        Space-separated ``name=v1,v2,...`` items, names from :data:`PARAMETERS`, or with
+        ``source=corpus`` from
+        :data:`~ntp_mechanics.app.experiment.corpus_tasks.CORPUS_PARAMETERS`.
 
     Returns
     -------
@@ -213,16 +237,21 @@ def parse_grid(spec: str) -> Grid:
     values: dict[str, tuple[Any, ...]] = {}
     if not spec.strip():
         raise SweepError("empty SPEC: give name=v1,v2,... items")
+    source = _source(spec.split())
+    table = _table(source)
     for item in spec.split():
         name, sep, raw = item.partition("=")
         if not sep or not name or not raw or raw.startswith(",") or raw.endswith(","):
             raise SweepError(f"malformed SPEC item {item!r}: expected name=v1,v2,...")
-        if name not in PARAMETERS:
-            raise SweepError(f"unknown parameter {name!r} in SPEC "
-                             f"(known: {', '.join(PARAMETERS)})")
+        if name == "source":
+            continue
+        if name not in table:
+            where = "" if source == "draw" else f" with source={source}"
+            raise SweepError(f"unknown parameter {name!r} in SPEC{where} "
+                             f"(known: {', '.join(table)})")
         if name in values:
             raise SweepError(f"parameter {name!r} given twice in SPEC")
-        parse = PARAMETERS[name][0]
+        parse = table[name][0]
         parsed = []
         for text in raw.split(","):
             try:
@@ -233,6 +262,19 @@ def parse_grid(spec: str) -> Grid:
         if len(set(parsed)) != len(parsed):
             raise SweepError(f"repeated value in {item!r}")
         values[name] = tuple(parsed)
-    grid = Grid(values)
+    grid = Grid(values, source)
     grid.points()  # validates every point now, before any work
     return grid
+
+
+def _source(items: list[str]) -> str:
+    """The SPEC's ``source`` (one value of :data:`SOURCES`; ``draw`` when absent)."""
+    given = [item.partition("=")[2] for item in items if item.partition("=")[0] == "source"]
+    if len(given) > 1:
+        raise SweepError("parameter 'source' given twice in SPEC")
+    if not given:
+        return "draw"
+    if given[0] not in SOURCES:
+        raise SweepError(f"bad value {given[0]!r} for source: expected one of "
+                         f"{', '.join(SOURCES)} (one source per grid)")
+    return given[0]

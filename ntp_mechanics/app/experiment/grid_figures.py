@@ -4,7 +4,9 @@
   :data:`ntp_mechanics.app.experiment.tasks.METRICS` against its values: mean over every row
   with that value (all other parameters pooled), error bars one standard deviation;
 * ``curves.png`` - per grid point, the mean ``corr(W, W_svm)``, ``||P_fin W - W_fin||``
-  and loss gap against steps.
+  and loss gap against steps; for a corpus sweep (:func:`corpus_curve_figure`) the
+  held-out top-SCC mass, hard retrieval and next-token accuracy of the trained model
+  (solid) and of its controls (dashed, dotted, dash-dotted).
 
 What the theory predicts (THEORY.md sections 5 and 7): corr with ``W_svm`` creeping
 towards 1 at the slow ``(log R)/R`` rate, corr with the path at matched norm much closer
@@ -28,12 +30,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["curve_figure", "final_figures", "summary_table"]
+__all__ = ["corpus_curve_figure", "curve_figure", "final_figures", "summary_table"]
 
 LABELS = {
     "loss_gap": "L(W) - L*", "norm": "||W||", "corr_svm": "corr(W, W_svm)",
     "corr_path": "corr(W, W_R), R = ||W||", "fin_err": "||P_fin W - W_fin||",
     "off_scc": "attention off label's SCC",
+    "top_scc_mass": "attention mass on top SCC (held-out)",
+    "hard_retrieval_accuracy": "hard retrieval (held-out)",
+    "corr_W_svm": "corr(W, W_svm)", "corr_fin": "corr(P_fin W, W_fin)",
+    "next_token_accuracy": "next-token accuracy (held-out)",
+    "redrawn_top_scc_mass": "top-SCC mass, redrawn labels",
+    "random_top_scc_mass": "top-SCC mass, random W",
 }
 
 
@@ -137,6 +145,44 @@ def curve_figure(rows: Sequence[dict[str, Any]], curves: Sequence[dict[str, Any]
         ax.set_xlabel("step")
         ax.set_title(LABELS[m], fontsize=9)
     axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+CONTROL_STYLES = (("", "-", "trained"), ("redrawn_", "--", "redrawn labels"),
+                  ("random_", ":", "random W"), ("other_", "-.", "other corpus"))
+
+
+def corpus_curve_figure(rows: Sequence[dict[str, Any]], curves: Sequence[dict[str, Any]],
+                        swept: Sequence[str], path: Path, max_groups: int = 6) -> Path:
+    """Per grid point of a corpus sweep, the mean held-out curves of the trained model
+    and of each control against steps (one colour per point, one line style per model)."""
+    plt = _plt()
+    by_id = {c["task_id"]: c for c in curves}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["task_id"] in by_id:
+            label = " ".join(f"{k}={r[k]}" for k in swept) or "all"
+            groups.setdefault(label, []).append(by_id[r["task_id"]])
+    panels = ("top_scc_mass", "hard_retrieval_accuracy", "next_token_accuracy")
+    fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.6))
+    for n, (label, cs) in enumerate(list(groups.items())[:max_groups]):
+        steps = cs[0]["steps"]
+        for ax, m in zip(axes, panels, strict=True):
+            for prefix, style, model in CONTROL_STYLES:
+                A = np.array([[np.nan if v is None else v for v in c[prefix + m]]
+                              for c in cs if len(c[prefix + m]) == len(steps)], np.float64)
+                if A.size and np.isfinite(A).any():
+                    with np.errstate(all="ignore"):
+                        y = np.nanmean(A, 0)
+                    ax.plot(steps, y, style, color=f"C{n}",
+                            label=f"{label}, {model}" if ax is axes[0] else None)
+    for ax, m in zip(axes, panels, strict=True):
+        ax.set_xlabel("step")
+        ax.set_title(LABELS[m], fontsize=9)
+    axes[0].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

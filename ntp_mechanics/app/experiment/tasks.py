@@ -55,9 +55,14 @@ def to_trial(task: Task, device: str = "cpu") -> Trial:
 
 
 def run_chunk(tasks: Sequence[Task]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """``(row, curves)`` of every task of a chunk, in order."""
+    """``(row, curves)`` of every task of a chunk, in order (corpus tasks:
+    :func:`~ntp_mechanics.app.experiment.corpus_tasks.run_corpus_chunk`)."""
     worker_init()  # on a Dask worker too: one intra-op thread per task
     worker = _worker_name()
+    if tasks and tasks[0].params.get("source") == "corpus":  # one source per grid
+        from ntp_mechanics.app.experiment.corpus_tasks import run_corpus_chunk
+
+        return run_corpus_chunk(tasks, worker)
     results = run_trials([to_trial(task) for task in tasks])
     return [_outcome(task, r, worker) for task, r in zip(tasks, results, strict=True)]
 
