@@ -1,4 +1,4 @@
-"""C7: with acyclic graphs, normalised GD and the Polyak step reach W_svm's direction at rate log(t)/t, faster than GD.
+"""C7: acyclic data: normalised GD and Polyak steps reach W_svm at rate log(t)/t, faster than GD.
 
 Claim in THEORY.md notation (section 6, beyond the paper).  When every SCC is a
 single token (claim E: ``W_fin = 0``, ``inf L = 0``, the Graph-SVM is the attention SVM
@@ -65,6 +65,7 @@ Example
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -107,7 +108,7 @@ def c7_datasets() -> SearchStrategy[Dataset]:
 def one_minus_corr(W: np.ndarray, direction: np.ndarray) -> float:
     """``1 - corr(W, direction)`` as ``||u - v||^2 / 2`` of the unit matrices.
 
-    >>> one_minus_corr(np.eye(2), -np.eye(2))
+    >>> round(one_minus_corr(np.eye(2), -np.eye(2)), 12)  # opposite directions
     2.0
     """
     u = W / np.linalg.norm(W)
@@ -178,8 +179,8 @@ def mass_rate(steps: list[int], masses: list[float]) -> float:
     """The slowest exponential decay rate of the mass over the last two intervals,
     ``min -(log m_{j+1} - log m_j) / (t_{j+1} - t_j)``; ``inf`` once at the fp64 floor."""
     rates = []
-    for (t0, m0), (t1, m1) in zip(list(zip(steps, masses))[-3:-1], list(zip(steps, masses))[-2:],
-                                  strict=True):
+    pts = list(zip(steps, masses, strict=True))
+    for (t0, m0), (t1, m1) in itertools.pairwise(pts[-3:]):
         if m1 <= MASS_FLOOR or m0 <= MASS_FLOOR:
             rates.append(math.inf)
         else:
