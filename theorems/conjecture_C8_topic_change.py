@@ -212,11 +212,12 @@ def topic_verdict(m: int, l: int, scale: float, counts: Mapping[int, int],  # no
 @st.composite
 def mixed_contexts(draw: st.DrawFn) -> tuple[int, int, float, dict[int, int]]:
     """Two topics (sizes 1..3), a trained scale, and counts over both topics' tokens
-    (the query ``q_A`` last; at least one B token, so the context is mixed)."""
+    (the query ``q_A`` last, possibly also earlier; at least one B token: mixed)."""
     m, l = draw(st.integers(1, 3)), draw(st.integers(1, 3))  # noqa: E741
     topics = Topics(m, l)
     scale = draw(st.sampled_from(SCALES))
     counts = {v: draw(st.integers(0, 5)) for v in topics.order("A")[:-1]}
+    counts[topics.query("A")] = draw(st.integers(1, 5))  # the query may recur earlier
     b_tokens = topics.order("B")
     counts.update({v: draw(st.integers(0, 12)) for v in b_tokens})
     if not any(counts[v] for v in b_tokens):
