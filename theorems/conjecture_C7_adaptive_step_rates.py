@@ -33,6 +33,13 @@ from the source but reconstructed from the regularization path's ``log(R)/R``
 (THEORY.md section 7) with ``||W(t)||`` growing linearly in t, so it may be stricter
 or looser than the source's; (3) the Polyak step uses ``L_star = 0`` without a cap.
 
+Measured here: on symmetric data (two active constraints sharing a query, one-hot
+embeddings) the uncapped Polyak step multiplies the gap between the two margins by
+about -2 per step once the loss is exponentially small, so an iterate that starts
+exactly on ``W_svm``'s direction leaves it from rounding level (``1 - corr`` from
+1e-30 to 7e-6 between steps 32 and 64) and then oscillates with bounded margin gaps;
+such a run has too few points above the rounding floor and is inconclusive.
+
 Protocol.  :func:`ntp_mechanics.solvers.step_rules.descend` (fp64 numpy) for
 ``max(LADDER)`` steps: normalised GD with ``lr = ||W_svm|| / 4`` (step t is at about
 margin scale t/4), the Polyak step, and GD with ``lr = 1 / smoothness``; iterates on the
@@ -150,7 +157,8 @@ class RateFit:
 
 
 def rate_fit(steps: list[int], errors: list[float], tail: int = 4) -> RateFit:
-    """Fit ``log(err / rate) = alpha + beta log t`` on the last ``tail`` positive points.
+    """Fit ``log(err / rate) = alpha + beta log t`` on the last ``tail`` points of the
+    trailing run above :data:`DIRECTION_FLOOR` (fewer than 3: inconclusive).
 
     >>> ts = [8, 16, 32, 64, 128]
     >>> rate_fit(ts, [0.3 * stated_rate(t) ** 2 for t in ts]).verdict.value
@@ -160,8 +168,10 @@ def rate_fit(steps: list[int], errors: list[float], tail: int = 4) -> RateFit:
     """
     if errors and errors[-1] <= DIRECTION_FLOOR:
         return RateFit(tuple(steps), tuple(errors), math.nan, math.nan)
-    pts = [(t, e) for t, e in zip(steps, errors, strict=True)
-           if e > DIRECTION_FLOOR and math.isfinite(e)]
+    pts: list[tuple[int, float]] = []
+    for t, e in zip(steps, errors, strict=True):  # the trailing run above the floor:
+        # an error that left the rounding floor was amplified from rounding, not decaying
+        pts = [*pts, (t, e)] if e > DIRECTION_FLOOR and math.isfinite(e) else []
     pts = pts[-tail:]
     ts = tuple(t for t, _ in pts)
     es = tuple(e for _, e in pts)
