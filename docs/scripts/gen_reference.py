@@ -6,11 +6,6 @@
   (the claims' own declarations, including any conjecture module added later);
 * ``reference/api.md`` and ``reference/strategies.md``: one mkdocstrings entry per
   public name, from ``ntp_mechanics.__all__`` and ``ntp_mechanics.strategies.__all__``.
-
-The checkout keeps ``generators/``, ``solvers/`` and ``theorems/`` at its top and
-installs them under ``ntp_mechanics`` (a package-dir mapping that static analysis cannot
-follow), so :func:`source_tree` copies the package, laid out as installed, to
-``build/docs-src`` for mkdocstrings (links would not do: griffe resolves them).
 """
 
 from __future__ import annotations
@@ -19,10 +14,8 @@ import argparse
 import importlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import mkdocs_gen_files
 
@@ -78,21 +71,6 @@ def api_page(module: str, title: str, intro: str) -> str:
     return "\n".join(lines)
 
 
-ROOT = Path(__file__).resolve().parents[2]
-MAPPED = ("generators", "solvers", "theorems")  # pyproject's [tool.setuptools.package-dir]
-
-
-def source_tree(dest: Path = ROOT / "build" / "docs-src") -> Path:
-    """``dest/ntp_mechanics``: a copy of the package's files as the wheel installs them."""
-    pkg = dest / "ntp_mechanics"
-    shutil.rmtree(pkg, ignore_errors=True)
-    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / "ntp_mechanics", pkg, ignore=skip)
-    for name in MAPPED:
-        shutil.copytree(ROOT / name, pkg / name, ignore=skip)
-    return dest
-
-
 PAGES = {
     "reference/cli.md": cli_page,
     "reference/claims.md": claims_page,
@@ -108,7 +86,6 @@ PAGES = {
         "simple cases."),
 }
 
-source_tree()
 for path, page in PAGES.items():
     with mkdocs_gen_files.open(path, "w") as fh:
         fh.write(page())
