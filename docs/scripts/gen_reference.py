@@ -14,6 +14,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -57,8 +58,14 @@ def claims_page() -> str:
         lines += [f"## {title}", ""]
         for r in group:
             module = f" — `{r['module']}`" if r.get("module") else ""
-            lines += [f"**{r['id']}**{module}", ":   " + r["statement"], ""]
+            lines += [f"**{r['id']}**{module}", ":   " + _plain(r["statement"]), ""]
     return "\n".join(lines)
+
+
+def _plain(text: str) -> str:
+    """``text`` shown as written: Markdown's emphasis and HTML characters escaped."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_\[\]|])", r"\\\1", text)
 
 
 def api_page(module: str, title: str, intro: str) -> str:
