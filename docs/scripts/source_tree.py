@@ -1,6 +1,6 @@
 """MkDocs hook: the package laid out as installed, for mkdocstrings to read.
 
-The checkout keeps ``generators/``, ``solvers/`` and ``theorems/`` at its top and
+The checkout keeps ``generators/``, ``corpora/``, ``solvers/`` and ``theorems/`` at its top and
 installs them under ``ntp_mechanics`` (a package-dir mapping that static analysis cannot
 follow), so before anything else runs this copies the package, as Python imports it, to
 ``build/docs-src`` next to ``mkdocs.yml`` (mkdocstrings' ``paths``; links would not do:
@@ -14,18 +14,24 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import tomllib  # the docs build runs on Python >= 3.11
 from mkdocs.plugins import event_priority
 
-MAPPED = ("generators", "solvers", "theorems")  # pyproject's [tool.setuptools.package-dir]
+
+def mapped(pyproject: Path) -> tuple[str, ...]:
+    """The subpackages pyproject's ``[tool.setuptools.package-dir]`` maps from the top."""
+    table = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-dir"]
+    return tuple(name.removeprefix("ntp_mechanics.") for name in table)
 
 
 @event_priority(100)  # before mkdocstrings reads its paths
 def on_config(config: Any) -> Any:
-    source_tree(Path(config.config_file_path).parent / "build" / "docs-src")
+    root = Path(config.config_file_path).parent
+    source_tree(root / "build" / "docs-src", mapped(root / "pyproject.toml"))
     return config
 
 
-def source_tree(dest: Path) -> Path:
+def source_tree(dest: Path, names: tuple[str, ...]) -> Path:
     """``dest/ntp_mechanics``: a copy of the package's files as the wheel installs them.
 
     The files come from wherever Python imports the package (a checkout's folders in an
@@ -35,7 +41,7 @@ def source_tree(dest: Path) -> Path:
     shutil.rmtree(pkg, ignore_errors=True)
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(_folder("ntp_mechanics"), pkg, ignore=skip)
-    for name in MAPPED:
+    for name in names:
         shutil.rmtree(pkg / name, ignore_errors=True)  # installed: already inside
         shutil.copytree(_folder(f"ntp_mechanics.{name}"), pkg / name, ignore=skip)
     return dest
