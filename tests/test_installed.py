@@ -9,7 +9,7 @@ cache).  Every
 command then runs with that environment's executables, from an empty temporary folder,
 in an environment without the checkout's variables:
 
-* ``ntp-mechanics report --profile quick`` exits 0 and decides every claim;
+* ``ntp-mechanics report --size quick`` exits 0 and decides every claim;
 * ``ntp-mechanics gate`` exits 0 and writes JUnit XML;
 * a user's conjecture module that imports only ``ntp_mechanics`` and
   ``ntp_mechanics.strategies`` and is false on purpose is reported "counterexample
@@ -194,7 +194,7 @@ def test_pytest_pyargs_runs_the_paper_claims(installed: Installed) -> None:
 
 
 def test_report_decides_every_claim(installed: Installed) -> None:
-    _check(installed.run("ntp-mechanics", "report", "--out", "r", "--profile", "quick",
+    _check(installed.run("ntp-mechanics", "report", "--out", "r", "--size", "quick",
                          timeout=1500))
     rows = json.loads((installed.cwd / "r" / "report.json").read_text())["claims"]
     assert {r["id"] for r in rows} >= {"A", "B", "C", "D", "E", "F1", "F8", "C1"}
