@@ -7,7 +7,7 @@ embeddings, labels drawn from their own sequence, on several seeds.  The baselin
 and ``W_fin``) is timed in-process (best of ``--repeats``); ``--cli`` also times the
 whole ``ntp-mechanics predict`` command (interpreter start, imports, JSON).
 
-Target (issue 11, idle machine): ``predict`` >= 20x faster than the baseline on every seed.
+Target (idle machine): ``predict`` >= 20x faster than the baseline on every seed.
 
 Run: ``python benchmarks/bench_predict.py [--seeds 0 1 2] [--repeats 3] [--cli]``;
 writes ``benchmarks/results/predict.json`` and ``predict.png``.

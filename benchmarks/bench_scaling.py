@@ -6,7 +6,7 @@ Newton ``W_fin``) is timed and its certificates recorded; up to ``--baseline-max
 previous path (score-space QP ``method="qp"`` and exponential-cone ``method="conic"``)
 is timed on the same instance and the two ``W_svm`` / ``W_fin`` compared.
 
-Targets (issue 11, idle machine): K = 64 under 5 s, K = 128 under 30 s, K = 256
+Targets (idle machine): K = 64 under 5 s, K = 128 under 30 s, K = 256
 finishes (aim: under 10 s) with its certificate.
 
 Run: ``python benchmarks/bench_scaling.py [--Ks 16 32 64 128 256] [--baseline-max-K 32]``;

@@ -15,7 +15,7 @@ one-at-a-time baseline runs :func:`train` on the first ``--single`` datasets (al
 by default) and its throughput is per dataset-step, so a sample measures the same rate.
 The final iterates of the sampled datasets are compared (batched vs one at a time).
 
-Target (issue 11, idle machine): batched CPU >= 5x one at a time on the paper workload;
+Target (idle machine): batched CPU >= 5x one at a time on the paper workload;
 on an H200, 10^4 datasets x 4000 steps in under 5 minutes.
 
 Run: ``python benchmarks/bench_training.py [--steps 4000] [--count N --shape 8 8 10 6]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared run on a bare GPU machine (issue 11): install what is missing, check that
+# One prepared run on a bare GPU machine: install what is missing, check that
 # CPU and CUDA iterates agree (pytest -m gpu), then the batched-training benchmark at
 # 10^3 and 10^4 datasets of the paper's size (K = 8, d = 8, n = 10, T = 6, 4000
 # normalised-GD steps).  Budget: under 8 minutes on an H200 (torch with CUDA installed).

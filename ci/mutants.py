@@ -10,15 +10,15 @@ for a mutant that cannot change any observable result, ``equivalent``: why.
 
 Mutants target code meant to last (certificates, loss, subspaces, regularization path,
 conic expression, token-priority graphs, verdict rules, evidence, controls,
-generators) rather than the internals of a solve method.  The first entries are the
-bugs of issue 14 ("Tests with teeth") that the suite once missed.
+generators) rather than the internals of a solve method.  The first entries are six
+bugs the suite once missed (weak controls and certificates).
 """
 
 CERT = "tests/test_certificates.py"
 GEN_BOUNDS = "tests/test_generator_boundaries.py"
 
 MUTANTS = [
-    # -- the six survivors of issue 14 --------------------------------------------------
+    # -- six bugs the suite once missed ----------------------------------------------------
     dict(
         id="control-dropped-unmodified", area="kernel",
         file="ntp_mechanics/kernel/evidence/controls.py",

@@ -10,6 +10,7 @@ Modules, one concept each:
 * :mod:`ntp_mechanics.solvers.finite` - the finite component ``W_fin`` (soft composition).
 * :mod:`ntp_mechanics.solvers.regpath` - the regularization path ``W_R``.
 * :mod:`ntp_mechanics.solvers.reference` - naive, independent formulations for cross-checks.
+* :mod:`ntp_mechanics.solvers.step_rules` - GD with fixed, normalised and Polyak steps (numpy).
 * :mod:`ntp_mechanics.solvers.training` - gradient-descent training of attention (torch),
   one dataset (``train``) or many in one tensor program (``train_batch``).
 

@@ -223,12 +223,12 @@ def test_real_registry_has_no_undeclared_conjectures() -> None:
 def test_template_copied_is_discovered_and_holds(tmp_path: Path) -> None:
     base = tmp_path / "theorems"
     base.mkdir()
-    module = base / "conjecture_C7_orthogonal.py"
+    module = base / "conjecture_C99_orthogonal.py"
     shutil.copy(TEMPLATE, module)
     (found,) = claims.discovered(base)
-    assert found.id == "C7" and found.statement.startswith("<W_svm, W_fin> = 0")
+    assert found.id == "C99" and found.statement.startswith("<W_svm, W_fin> = 0")
     # no conftest: the installed plugin brings the profiles, markers and collection
     run = run_pytest(tmp_path / "out", str(module), "--hypothesis-profile=ci", cwd=tmp_path)
     assert run.rc == 0, run.out
-    assert re.search(r"^C7 \[.*\]: held on \d+ cases", run.out, re.MULTILINE), run.out
+    assert re.search(r"^C99 \[.*\]: held on \d+ cases", run.out, re.MULTILINE), run.out
     assert "2 passed" in run.out

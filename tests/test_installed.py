@@ -3,12 +3,13 @@ works from any folder with no checkout, conftest or configuration.
 
 One module-scoped fixture builds the wheel from a copy of the package's sources (so no
 ``build/`` folder in the checkout can leak stale files into it), creates a virtual
-environment in a temporary folder outside the checkout and installs the wheel with the
-pinned constraints (``ci/constraints.txt``; about a minute with pip's cache).  Every
+environment in a temporary folder outside the checkout and installs the wheel, without
+extras, with the pinned constraints (``ci/constraints.txt``; about a minute with pip's
+cache).  Every
 command then runs with that environment's executables, from an empty temporary folder,
 in an environment without the checkout's variables:
 
-* ``ntp-mechanics report --profile quick`` exits 0 and decides every claim;
+* ``ntp-mechanics report --size quick`` exits 0 and decides every claim;
 * ``ntp-mechanics gate`` exits 0 and writes JUnit XML;
 * a user's conjecture module that imports only ``ntp_mechanics`` and
   ``ntp_mechanics.strategies`` and is false on purpose is reported "counterexample
@@ -16,7 +17,11 @@ in an environment without the checkout's variables:
   ``--gate-conjectures`` (exit 1);
 * ``pytest --pyargs ntp_mechanics.theorems`` collects the paper's claims and runs one;
 * the wheel adds nothing but ``ntp_mechanics`` to site-packages, and the old top-level
-  names ``generators``, ``corpora``, ``solvers``, ``theorems`` are not importable.
+  names ``generators``, ``corpora``, ``solvers``, ``theorems`` are not importable;
+* the core install is lean: no dask, distributed or pyarrow; ``ntp-mechanics sweep``
+  exits 2 with the one-line install hint before any work, while ``report`` (whose paper
+  section runs on local processes) works; ``--version`` is the installed version;
+* last, ``pip install 'WHEEL[dask]'`` into the same environment makes ``sweep`` work.
 
 Slow (minutes: it runs the claim modules twice, on two pytest-xdist workers);
 ``.ci/run`` runs it.
@@ -36,14 +41,19 @@ from pathlib import Path
 import pytest
 
 # one worker builds the environment once (ci/test.sh runs pytest-xdist with loadgroup)
+# and runs this module's tests in file order: the test that adds the dask extra is last
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("installed")]
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "ntp_mechanics", "generators", "corpora", "solvers",
            "theorems")
 OLD_NAMES = ("generators", "corpora", "solvers", "theorems")
+DASK_EXTRA = ("dask", "distributed", "pyarrow")  # the packages only the `dask` extra brings
+SWEEP_HINT = "ntp-mechanics sweep needs the 'dask' extra: pip install 'ntp-mechanics[dask]'"
+TINY_SWEEP = ("sweep", "--out", "s", "--grid", "K=3 d=3 n=3 T=3", "--trials", "2",
+              "--steps", "60", "--record-every", "20", "--workers", "1")
 
-USER_CONJECTURE = '''"""C9: the Graph-SVM is always zero.
+USER_CONJECTURE = '''"""C99: the Graph-SVM is always zero.
 
 False on purpose: any acyclic edge makes it nonzero.
 """
@@ -55,7 +65,7 @@ from ntp_mechanics import conjecture, observe, predict
 from ntp_mechanics.strategies import paper_datasets
 
 
-@conjecture("C9")
+@conjecture("C99")
 @settings(max_examples=20, deadline=None)
 @given(ds=paper_datasets(K=3, n=2, T=3))
 def test_graph_svm_is_zero(ds):
@@ -130,6 +140,23 @@ def test_wheel_adds_only_ntp_mechanics(installed: Installed) -> None:
     assert not (Path(site) / "conftest.py").exists()
 
 
+def _found(installed: Installed, names: tuple[str, ...]) -> list[str]:
+    code = (f"import importlib.util, json; print(json.dumps([n for n in {names!r} "
+            "if importlib.util.find_spec(n) is not None]))")
+    return json.loads(_check(installed.run("python", "-c", code)).strip().splitlines()[-1])
+
+
+def test_core_install_is_lean_and_sweep_names_its_extra(installed: Installed) -> None:
+    assert _found(installed, DASK_EXTRA) == []
+    out = _check(installed.run("ntp-mechanics", *TINY_SWEEP), rc=2)
+    assert out.strip().splitlines() == [f"ntp-mechanics: error: {SWEEP_HINT}"]
+    assert not (installed.cwd / "s").exists()
+    version = _check(installed.run("python", "-c", "import importlib.metadata as m; "
+                                   "print(m.version('ntp-mechanics'))")).strip()
+    assert _check(installed.run("ntp-mechanics", "--version")).strip() == (
+        f"ntp-mechanics {version}")
+
+
 def test_gate_passes_and_writes_junit(installed: Installed) -> None:
     out = _check(installed.run("ntp-mechanics", "gate", "--", "-n", "2", timeout=1200))
     assert "Theory gate: PASS" in out
@@ -141,19 +168,19 @@ def test_gate_passes_and_writes_junit(installed: Installed) -> None:
 
 
 def test_user_conjecture_counterexample(installed: Installed) -> None:
-    (installed.cwd / "conjecture_C9_zero.py").write_text(USER_CONJECTURE)
-    out = _check(installed.run("pytest", "conjecture_C9_zero.py"))
+    (installed.cwd / "conjecture_C99_zero.py").write_text(USER_CONJECTURE)
+    out = _check(installed.run("pytest", "conjecture_C99_zero.py"))
     assert "counterexample found" in out
     records = json.loads((installed.cwd / ".ntp-mechanics" / "conjectures.json").read_text())
-    assert [r["status"] for r in records["conjectures"].values() if r["id"] == "C9"] == [
+    assert [r["status"] for r in records["conjectures"].values() if r["id"] == "C99"] == [
         "counterexample"]
-    assert (installed.cwd / ".ntp-mechanics" / "counterexamples" / "C9.json").exists()
-    _check(installed.run("pytest", "conjecture_C9_zero.py", "--gate-conjectures"), rc=1)
-    # the package's command: the paper's claims collected beside it, only C9 selected
-    cmd = ("ntp-mechanics", "test", "conjecture_C9_zero.py", "--profile", "ci")
-    out = _check(installed.run(*cmd, "--", "-k", "C9"))
+    assert (installed.cwd / ".ntp-mechanics" / "counterexamples" / "C99.json").exists()
+    _check(installed.run("pytest", "conjecture_C99_zero.py", "--gate-conjectures"), rc=1)
+    # the package's command: the paper's claims collected beside it, only C99 selected
+    cmd = ("ntp-mechanics", "test", "conjecture_C99_zero.py", "--profile", "ci")
+    out = _check(installed.run(*cmd, "--", "-k", "C99"))
     assert "counterexample found" in out
-    _check(installed.run(*cmd, "--gate-conjectures", "--", "-k", "C9"), rc=1)
+    _check(installed.run(*cmd, "--gate-conjectures", "--", "-k", "C99"), rc=1)
 
 
 def test_pytest_pyargs_runs_the_paper_claims(installed: Installed) -> None:
@@ -167,7 +194,7 @@ def test_pytest_pyargs_runs_the_paper_claims(installed: Installed) -> None:
 
 
 def test_report_decides_every_claim(installed: Installed) -> None:
-    _check(installed.run("ntp-mechanics", "report", "--out", "r", "--profile", "quick",
+    _check(installed.run("ntp-mechanics", "report", "--out", "r", "--size", "quick",
                          timeout=1500))
     rows = json.loads((installed.cwd / "r" / "report.json").read_text())["claims"]
     assert {r["id"] for r in rows} >= {"A", "B", "C", "D", "E", "F1", "F8", "C1"}
@@ -175,3 +202,14 @@ def test_report_decides_every_claim(installed: Installed) -> None:
                  if r["tests"] == "none run" or r["verdict"] == "inconclusive"
                  or r["failed"]]
     assert undecided == []
+
+
+def test_sweep_works_with_the_dask_extra(installed: Installed) -> None:
+    """Last in the module: it adds the extra to the environment the others share."""
+    assert _found(installed, DASK_EXTRA) == []  # still the core install
+    _check(installed.run("python", "-m", "pip", "install", "-q", "-c",
+                         str(ROOT / "ci" / "constraints.txt"), f"{installed.wheel}[dask]"))
+    assert _found(installed, DASK_EXTRA) == list(DASK_EXTRA)
+    _check(installed.run("ntp-mechanics", *TINY_SWEEP))
+    assert (installed.cwd / "s" / "results.parquet").exists()
+    assert (installed.cwd / "s" / "summary.md").exists()

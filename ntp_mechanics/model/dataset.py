@@ -190,6 +190,8 @@ class Dataset:
 
         ``lengths`` None means every sample has length T.  Nothing is created per sample.
 
+        Examples
+        --------
         >>> ds = Dataset.from_matrix(np.eye(3), np.array([[0, 1, 2], [9, 2, 1]]),
         ...                          np.array([3, 2]), np.array([1, 2]))
         >>> [(s.tokens, s.label) for s in ds.samples]
