@@ -124,12 +124,7 @@ def curve_figure(rows: Sequence[dict[str, Any]], curves: Sequence[dict[str, Any]
                  swept: Sequence[str], path: Path, max_lines: int = 12) -> Path:
     """Mean curves per grid point (labelled by its swept values) against steps."""
     plt = _plt()
-    by_id = {c["task_id"]: c for c in curves}
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        if r["task_id"] in by_id:
-            label = " ".join(f"{k}={r[k]}" for k in swept) or "all"
-            groups.setdefault(label, []).append(by_id[r["task_id"]])
+    groups = _curves_by_point(rows, curves, swept)
     panels = (("corr_svm", False), ("fin_err", True), ("loss_gap", True))
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.4))
     for label, cs in list(groups.items())[:max_lines]:
@@ -160,12 +155,7 @@ def corpus_curve_figure(rows: Sequence[dict[str, Any]], curves: Sequence[dict[st
     """Per grid point of a corpus sweep, the mean held-out curves of the trained model
     and of each control against steps (one colour per point, one line style per model)."""
     plt = _plt()
-    by_id = {c["task_id"]: c for c in curves}
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        if r["task_id"] in by_id:
-            label = " ".join(f"{k}={r[k]}" for k in swept) or "all"
-            groups.setdefault(label, []).append(by_id[r["task_id"]])
+    groups = _curves_by_point(rows, curves, swept)
     panels = ("top_scc_mass", "hard_retrieval_accuracy", "next_token_accuracy")
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.6))
     for n, (label, cs) in enumerate(list(groups.items())[:max_groups]):
@@ -187,3 +177,15 @@ def corpus_curve_figure(rows: Sequence[dict[str, Any]], curves: Sequence[dict[st
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _curves_by_point(rows: Sequence[dict[str, Any]], curves: Sequence[dict[str, Any]],
+                     swept: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The curves of each grid point, labelled by its swept values."""
+    by_id = {c["task_id"]: c for c in curves}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["task_id"] in by_id:
+            label = " ".join(f"{k}={r[k]}" for k in swept) or "all"
+            groups.setdefault(label, []).append(by_id[r["task_id"]])
+    return groups
