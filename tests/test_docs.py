@@ -86,6 +86,7 @@ def _copy(dest: Path) -> Path:
     dest.mkdir(parents=True)
     shutil.copy2(ROOT / "mkdocs.yml", dest / "mkdocs.yml")
     shutil.copy2(ROOT / "CHANGELOG.md", dest / "CHANGELOG.md")
+    shutil.copy2(ROOT / "pyproject.toml", dest / "pyproject.toml")  # the package-dir map
     shutil.copytree(DOCS, dest / "docs")
     return dest
 

@@ -19,7 +19,7 @@ True
 >>> parse_grid("K=4 colour=red")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ntp_mechanics.app.experiment.grid.SweepError: unknown parameter 'colour' in SPEC (known: K, d, ...)
+ntp_mechanics.app.experiment.values.SweepError: unknown parameter 'colour' in SPEC (known: ...)
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
@@ -35,37 +34,14 @@ from typing import Any
 
 import numpy as np
 
+from ntp_mechanics.app.experiment.corpus_grid import CORPUS_PARAMETERS, resolve_point
 from ntp_mechanics.app.experiment.protocol import DRAWS, EMBEDDINGS, INITS
-from ntp_mechanics.model.errors import BadInputError
+from ntp_mechanics.app.experiment.values import SweepError, int_or_k, positive_float
 
 __all__ = ["PARAMETERS", "SOURCES", "Grid", "SweepError", "Task", "parse_grid", "point_of_row",
            "task_seed"]
 
 
-class SweepError(BadInputError):
-    """A malformed SPEC, an unknown parameter or value, an unreachable cluster
-    (the command line answers exit 2 with one line)."""
-
-
-def _int_or_k(text: str) -> int | str:
-    """An integer, or ``K`` / ``cK`` (a multiple of the vocabulary size)."""
-    if re.fullmatch(r"\d+", text):
-        return int(text)
-    if re.fullmatch(r"\d*K", text):
-        return text
-    raise ValueError("an integer or a multiple of K (K, 2K, ...)")
-
-
-def _positive_float(text: str) -> float | str:
-    if text == "auto":
-        return text
-    try:
-        x = float(text)
-    except ValueError:
-        x = math.nan
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError("a positive number")
-    return x
 
 
 def _choice(allowed: tuple[str, ...]) -> Callable[[str], str]:
@@ -79,15 +55,15 @@ def _choice(allowed: tuple[str, ...]) -> Callable[[str], str]:
 
 PARAMETERS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "K": (int, 8),
-    "d": (_int_or_k, 8),
-    "n": (_int_or_k, 6),
-    "T": (_int_or_k, 4),
+    "d": (int_or_k, 8),
+    "n": (int_or_k, 6),
+    "T": (int_or_k, 4),
     "kind": (_choice(DRAWS), "cyclic"),
     "embeddings": (_choice(EMBEDDINGS), "unit-norm"),
     "init": (_choice(INITS), "zero"),
-    "init_scale": (_positive_float, 1.0),
+    "init_scale": (positive_float, 1.0),
     "optimizer": (_choice(("gd", "ngd")), "ngd"),
-    "lr": (_positive_float, "auto"),
+    "lr": (positive_float, "auto"),
 }
 """Parameter -> (parser of one value, default).  ``lr=auto``: 0.01 for ngd (the paper's),
 ``1/smoothness bound`` for gd."""
@@ -95,15 +71,13 @@ PARAMETERS: dict[str, tuple[Callable[[str], Any], Any]] = {
 SOURCES = ("draw", "corpus")
 """Where a grid's datasets come from: ``source=draw`` (the default: drawn token graphs,
 :data:`PARAMETERS`) or ``source=corpus`` (windows cut from the embedded corpus,
-:data:`ntp_mechanics.app.experiment.corpus_tasks.CORPUS_PARAMETERS`).  One grid has
+:data:`ntp_mechanics.app.experiment.corpus_grid.CORPUS_PARAMETERS`).  One grid has
 one source; a drawn grid's points do not name it, so their seeds are those of before."""
 
 
 def _table(source: str) -> dict[str, tuple[Callable[[str], Any], Any]]:
     """The parameters of a source."""
     if source == "corpus":
-        from ntp_mechanics.app.experiment.corpus_tasks import CORPUS_PARAMETERS
-
         return CORPUS_PARAMETERS
     return PARAMETERS
 
@@ -150,7 +124,7 @@ class Grid:
         names = list(table)
         axes = [self.values.get(k, (table[k][1],)) for k in names]
         if self.source == "corpus":
-            from ntp_mechanics.app.experiment.corpus_tasks import resolve_point as resolve
+            resolve = resolve_point
         else:
             resolve = _resolve
         out, seen = [], set()
@@ -222,7 +196,7 @@ def parse_grid(spec: str) -> Grid:
     spec : str
         Space-separated ``name=v1,v2,...`` items, names from :data:`PARAMETERS`, or with
         ``source=corpus`` from
-        :data:`~ntp_mechanics.app.experiment.corpus_tasks.CORPUS_PARAMETERS`.
+        :data:`~ntp_mechanics.app.experiment.corpus_grid.CORPUS_PARAMETERS`.
 
     Returns
     -------
