@@ -198,8 +198,9 @@ def measure(
         wj = w[judged] / w[judged].sum()
         tj, sj = top[judged], s[judged]
         hit = tj[np.arange(len(tj)), np.argmax(sj, axis=1)]
-        vals["hard_retrieval_accuracy"] = float(wj @ hit)
-        vals["top_scc_mass"] = float(wj @ np.sum(sj * tj, axis=1))
+        # fractions: the rounding of normalised weights must not show 1.0000000000000007
+        vals["hard_retrieval_accuracy"] = min(1.0, float(wj @ hit))
+        vals["top_scc_mass"] = min(1.0, float(wj @ np.sum(sj * tj, axis=1)))
     else:
         for k in ("hard_retrieval_accuracy", "top_scc_mass"):
             vals[k] = None
