@@ -128,3 +128,19 @@ def test_dense_path_for_other_embeddings() -> None:
     assert _Model(one, cpu, "attention").flat is not None
     assert _Model(one, cpu, "linear").flat is None  # the linear head stays dense
     assert _BatchModel([one, Dataset.from_arrays(perm, samples)], cpu).flat is None
+
+
+@pytest.mark.gpu
+def test_cuda_fast_equals_cpu_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    datasets = _datasets()
+    cfg = TrainConfig(steps=50, device="cpu", lr=0.1, record_every=25)
+    with monkeypatch.context() as m:
+        _dense(m)
+        dense = train_batch(datasets, cfg)
+    cuda = train_batch(datasets, TrainConfig(steps=50, device="cuda", lr=0.1, record_every=25))
+    one = train(datasets[0], TrainConfig(steps=50, device="cuda", lr=0.1))
+    for a, b in zip(dense, cuda, strict=True):
+        assert b.device.startswith("cuda")
+        for step in a.iterates:
+            np.testing.assert_allclose(b.iterates[step], a.iterates[step], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(one.W, dense[0].W, rtol=0, atol=1e-10)
