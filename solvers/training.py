@@ -623,6 +623,8 @@ class _BatchModel(_Model):
         as_t = partial(torch.as_tensor, device=device)
         self.head, self.d, self.B = "attention", d, B
         self.flat = as_t(flat).reshape(B, n * T) if onehot else None
+        if onehot:  # the distinct entries W[x, k] that any window touches, per dataset
+            self.entries, self.slot = (as_t(a) for a in _distinct(flat.reshape(B, -1)))
         if not onehot:
             self.keys, self.queries = as_t(keys), as_t(queries)
         mask_t, label_t = as_t(mask), as_t(label)
@@ -645,12 +647,18 @@ class _BatchModel(_Model):
         return (self.keys @ u.unsqueeze(-1)).squeeze(-1) + self.pad_bias
 
     def weight_grad(self, g: torch.Tensor) -> torch.Tensor:
-        if self.flat is not None:  # G_b[x_bit, k_bi] += w_bi g_bit (g is 0 on padding)
+        if self.flat is not None:
             G = g.new_zeros((self.B, self.d * self.d))
-            G.scatter_add_(1, self.flat, (g * self.w[..., None]).reshape(self.B, -1))
+            G.scatter_add_(1, self.entries, self.entry_grad(g))
             return G.view(self.B, self.d, self.d)
         gk = (g.unsqueeze(-2) @ self.keys).squeeze(-2) * self.w[..., None]  # B x n x d
         return gk.transpose(-1, -2) @ self.queries
+
+    def entry_grad(self, g: torch.Tensor) -> torch.Tensor:
+        """One-hot keys: the gradient at :attr:`entries` (B x U), the only entries of W
+        it can touch: ``G_b[x_bit, k_bi] += w_bi g_bit`` (g is 0 on padding)."""
+        G = g.new_zeros(self.entries.shape)
+        return G.scatter_add_(1, self.slot, (g * self.w[..., None]).reshape(self.B, -1))
 
     def losses(self, W: torch.Tensor) -> torch.Tensor:
         per = self._attention_loss(self.scores(W)) * self.real
@@ -726,6 +734,9 @@ def train_batch(
                 snaps[step] = (W.cpu().numpy().copy(), model.losses(W).cpu().numpy().copy())
             if step == config.steps:
                 break
+            if model.flat is not None:  # one-hot: O(n T) a step, not O(d^2)
+                _entry_step(W, model, lr, config.optimizer == "ngd")
+                continue
             G = model.grad(W)
             if config.optimizer == "ngd":
                 norm = torch.linalg.vector_norm(G, dim=(-2, -1), keepdim=True).clamp_min(tiny)
@@ -736,6 +747,30 @@ def train_batch(
         _batch_result(b, ds, cfg, snaps, _device_name(device))
         for b, (ds, cfg) in enumerate(zip(datasets, cfgs, strict=True))
     ]
+
+
+def _entry_step(W: torch.Tensor, model: _BatchModel, lr: torch.Tensor, ngd: bool) -> None:
+    """One gd/ngd step on the entries of W that the one-hot windows touch; the rest of
+    the gradient is exactly zero, so W changes as under the dense update."""
+    import torch
+
+    G = model.entry_grad(model._attention_dloss(model.scores(W)))
+    step = G * lr.reshape(-1, 1)
+    if ngd:
+        norm = torch.linalg.vector_norm(G, dim=-1, keepdim=True)
+        step = step / norm.clamp_min(torch.finfo(torch.float64).tiny)
+    W.view(W.shape[0], -1).scatter_add_(1, model.entries, step.neg_())
+
+
+def _distinct(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``flat`` (B x N): its distinct values padded with 0 to a common length
+    U (B x U; padded slots never receive gradient), and each value's slot (B x N)."""
+    rows = [np.unique(r, return_inverse=True) for r in flat]
+    entries = np.zeros((len(rows), max(len(u) for u, _ in rows)), dtype=np.int64)
+    slot = np.zeros(flat.shape, dtype=np.int64)
+    for b, (u, inv) in enumerate(rows):
+        entries[b, : len(u)], slot[b] = u, inv.reshape(-1)
+    return entries, slot
 
 
 def _batch_result(
