@@ -31,6 +31,10 @@ Windows carry weights: a dataset with ``counts`` (duplicate windows merged) trai
 ``L = sum_i c_i loss_i / sum_i c_i``, exactly as the replicated dataset would; a
 mini-batch is weighted the same way within itself.
 
+With one-hot embeddings (``E = I``, :func:`is_identity`) the scores are gathered from W
+and the gradient is scatter-added into it, in memory O(n T) rather than O(n T d), with
+the same iterates as the dense path.
+
 Everything runs in fp64 with hand-written gradients (no autograd) and no host-device
 synchronisation between record steps, so a 4000-step run on a small dataset costs a
 fraction of a second on one CPU core.  When many small runs execute in parallel
@@ -625,7 +629,7 @@ class _BatchModel(_Model):
         self.flat = as_t(flat).reshape(B, n * T) if onehot else None
         if onehot:  # the distinct entries W[x, k] that any window touches, per dataset
             self.entries, self.slot = (as_t(a) for a in _distinct(flat.reshape(B, -1)))
-        if not onehot:
+        else:
             self.keys, self.queries = as_t(keys), as_t(queries)
         mask_t, label_t = as_t(mask), as_t(label)
         zeros = torch.zeros(mask.shape, dtype=torch.float64, device=device)
