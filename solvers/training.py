@@ -31,6 +31,10 @@ Windows carry weights: a dataset with ``counts`` (duplicate windows merged) trai
 ``L = sum_i c_i loss_i / sum_i c_i``, exactly as the replicated dataset would; a
 mini-batch is weighted the same way within itself.
 
+With one-hot embeddings (``E = I``, :func:`is_identity`) the scores are gathered from W
+and the gradient is scatter-added into it, in memory O(n T) rather than O(n T d), with
+the same iterates as the dense path.
+
 Everything runs in fp64 with hand-written gradients (no autograd) and no host-device
 synchronisation between record steps, so a 4000-step run on a small dataset costs a
 fraction of a second on one CPU core.  When many small runs execute in parallel
@@ -73,6 +77,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "gradient",
+    "is_identity",
     "loss",
     "resolve_device",
     "sample_weights",
@@ -313,6 +318,31 @@ def sample_weights(ds: Dataset) -> np.ndarray:
     return c / c.sum()
 
 
+def is_identity(E: np.ndarray) -> bool:
+    """Whether the embedding matrix is exactly the identity (one-hot tokens, K = d).
+
+    Then ``a_it = e_{x_it}^T W e_{k_i} = W[x_it, k_i]``: training gathers scores from W
+    and scatter-adds the gradient into it, in memory O(n T) instead of the O(n T d) of
+    the materialised key embeddings, with the same iterates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_identity(np.eye(3)), is_identity(2 * np.eye(3)), is_identity(np.eye(3)[:2])
+    (True, False, False)
+    """
+    E = np.asarray(E)
+    return E.ndim == 2 and E.shape[0] == E.shape[1] and bool(np.array_equal(E, np.eye(len(E))))
+
+
+def _flat_index(ids: np.ndarray, mask: np.ndarray, d: int, device: torch.device) -> torch.Tensor:
+    """``x_it * d + k_i`` (the entry ``W[x_it, k_i]`` of a flattened W), 0 on padding."""
+    import torch
+
+    flat = np.where(mask, ids * d + ids[..., -1:], 0)
+    return torch.as_tensor(flat, dtype=torch.int64, device=device)
+
+
 # -- the model ---------------------------------------------------------------------------
 class _Model:
     """Padded dataset tensors plus the loss and its gradient wrt W (hand-written)."""
@@ -323,13 +353,18 @@ class _Model:
         # built here rather than by ds.tensors(): torch warns on the read-only ds.E
         ids_np, mask_np, label_np = ds.padded()
         E = torch.tensor(np.array(ds.E), dtype=torch.float64, device=device)
+        self.d = ds.d
         ids = torch.as_tensor(ids_np, device=device)
         mask = torch.as_tensor(mask_np, device=device)
         label_mask = torch.as_tensor(label_np, device=device)
         self.head, self.n = head, ds.n
         self.w = torch.as_tensor(sample_weights(ds), device=device)  # c_i / sum c
-        self.keys = E[ids] * mask[..., None]  # n x T x d, zero on padding
-        self.queries = E[ids[:, -1]]  # n x d
+        # one-hot keys (E = I, attention head): gather scores, scatter-add the gradient
+        self.flat = (_flat_index(ids_np, mask_np, ds.d, device)
+                     if head == "attention" and is_identity(ds.E) else None)
+        if self.flat is None:
+            self.keys = E[ids] * mask[..., None]  # n x T x d, zero on padding
+            self.queries = E[ids[:, -1]]  # n x d
         neg_inf = torch.full(mask.shape, -math.inf, dtype=torch.float64, device=device)
         zeros = torch.zeros_like(neg_inf)
         self.pad_bias = torch.where(mask, zeros, neg_inf)
@@ -345,9 +380,9 @@ class _Model:
         """The same model on the windows ``idx``, weights renormalised within them."""
         sub = object.__new__(type(self))
         sub.__dict__ = dict(self.__dict__)
-        for name in ("keys", "queries", "pad_bias", "label_bias", "label", "off_label",
-                     "logit_rows", "onehot"):
-            if name in self.__dict__:
+        for name in ("keys", "queries", "flat", "pad_bias", "label_bias", "label",
+                     "off_label", "logit_rows", "onehot"):
+            if self.__dict__.get(name) is not None:
                 setattr(sub, name, self.__dict__[name][idx])
         w = self.w[idx]
         sub.w = w / w.sum().clamp_min(_TINY)
@@ -355,11 +390,17 @@ class _Model:
         return sub
 
     def scores(self, W: torch.Tensor) -> torch.Tensor:
+        if self.flat is not None:  # a_it = W[x_it, k_i]
+            return W.reshape(-1)[self.flat] + self.pad_bias
         u = self.queries @ W.T  # n x d: W e_k
         return (self.keys @ u.unsqueeze(-1)).squeeze(-1) + self.pad_bias
 
     def weight_grad(self, g: torch.Tensor) -> torch.Tensor:
-        """Adjoint of :meth:`scores`: ``sum_it g_it e_{x_it} e_{k_i}^T / n``."""
+        """Adjoint of :meth:`scores`: ``sum_it w_i g_it e_{x_it} e_{k_i}^T``."""
+        if self.flat is not None:  # G[x_it, k_i] += w_i g_it (g is 0 on padding)
+            G = g.new_zeros(self.d * self.d)
+            G.index_add_(0, self.flat.reshape(-1), (g * self.w[:, None]).reshape(-1))
+            return G.view(self.d, self.d)
         gk = (g.unsqueeze(1) @ self.keys).squeeze(1) * self.w[:, None]  # n x d
         return gk.T @ self.queries
 
@@ -564,20 +605,32 @@ class _BatchModel(_Model):
         n = max(ds.n for ds in datasets)
         T = max(ds.padded()[0].shape[1] for ds in datasets)
         d = max(ds.d for ds in datasets)
-        keys = np.zeros((B, n, T, d))
-        queries = np.zeros((B, n, d))
+        # one-hot keys in every dataset: O(B n T) flat indices instead of O(B n T d) keys
+        onehot = all(is_identity(ds.E) for ds in datasets)
+        if onehot:
+            flat = np.zeros((B, n, T), dtype=np.int64)
+        else:
+            keys = np.zeros((B, n, T, d))
+            queries = np.zeros((B, n, d))
         mask = np.zeros((B, n, T), dtype=bool)
         label = np.zeros((B, n, T), dtype=bool)
         for b, ds in enumerate(datasets):
             ids, m, lab = ds.padded()
             t0 = T - ids.shape[1]  # right-align: the query stays the last position
-            keys[b, : ds.n, t0:, : ds.d] = ds.E[ids] * m[..., None]
-            queries[b, : ds.n, : ds.d] = ds.E[ids[:, -1]]
+            if onehot:  # indices into the common d x d W; padding points at W[0, 0]
+                flat[b, : ds.n, t0:] = np.where(m, ids * d + ids[:, -1:], 0)
+            else:
+                keys[b, : ds.n, t0:, : ds.d] = ds.E[ids] * m[..., None]
+                queries[b, : ds.n, : ds.d] = ds.E[ids[:, -1]]
             mask[b, : ds.n, t0:], label[b, : ds.n, t0:] = m, lab
             mask[b, ds.n :, -1] = label[b, ds.n :, -1] = True  # padded samples
         as_t = partial(torch.as_tensor, device=device)
-        self.head = "attention"
-        self.keys, self.queries = as_t(keys), as_t(queries)
+        self.head, self.d, self.B = "attention", d, B
+        self.flat = as_t(flat).reshape(B, n * T) if onehot else None
+        if onehot:  # the distinct entries W[x, k] that any window touches, per dataset
+            self.entries, self.slot = (as_t(a) for a in _distinct(flat.reshape(B, -1)))
+        else:
+            self.keys, self.queries = as_t(keys), as_t(queries)
         mask_t, label_t = as_t(mask), as_t(label)
         zeros = torch.zeros(mask.shape, dtype=torch.float64, device=device)
         self.pad_bias = torch.where(mask_t, zeros, -math.inf)
@@ -591,12 +644,25 @@ class _BatchModel(_Model):
         self.w = as_t(w)
 
     def scores(self, W: torch.Tensor) -> torch.Tensor:
+        if self.flat is not None:  # a_bit = W_b[x_bit, k_bi]
+            a = W.reshape(self.B, -1).gather(1, self.flat)
+            return a.view(self.pad_bias.shape) + self.pad_bias
         u = self.queries @ W.transpose(-1, -2)  # B x n x d: W e_k
         return (self.keys @ u.unsqueeze(-1)).squeeze(-1) + self.pad_bias
 
     def weight_grad(self, g: torch.Tensor) -> torch.Tensor:
+        if self.flat is not None:
+            G = g.new_zeros((self.B, self.d * self.d))
+            G.scatter_add_(1, self.entries, self.entry_grad(g))
+            return G.view(self.B, self.d, self.d)
         gk = (g.unsqueeze(-2) @ self.keys).squeeze(-2) * self.w[..., None]  # B x n x d
         return gk.transpose(-1, -2) @ self.queries
+
+    def entry_grad(self, g: torch.Tensor) -> torch.Tensor:
+        """One-hot keys: the gradient at :attr:`entries` (B x U), the only entries of W
+        it can touch: ``G_b[x_bit, k_bi] += w_bi g_bit`` (g is 0 on padding)."""
+        G = g.new_zeros(self.entries.shape)
+        return G.scatter_add_(1, self.slot, (g * self.w[..., None]).reshape(self.B, -1))
 
     def losses(self, W: torch.Tensor) -> torch.Tensor:
         per = self._attention_loss(self.scores(W)) * self.real
@@ -656,7 +722,7 @@ def train_batch(
             for ds, sd in zip(datasets, seeds or [config.seed] * len(datasets), strict=True)]
     device = resolve_device(config.device)
     model = _BatchModel(datasets, device)
-    B, d = len(datasets), model.keys.shape[-1]
+    B, d = len(datasets), model.d
     W = torch.zeros((B, d, d), dtype=torch.float64)
     for b, (ds, cfg) in enumerate(zip(datasets, cfgs, strict=True)):
         W[b, : ds.d, : ds.d] = _init_params(cfg, ds.d)[0]
@@ -672,6 +738,9 @@ def train_batch(
                 snaps[step] = (W.cpu().numpy().copy(), model.losses(W).cpu().numpy().copy())
             if step == config.steps:
                 break
+            if model.flat is not None:  # one-hot: O(n T) a step, not O(d^2)
+                _entry_step(W, model, lr, config.optimizer == "ngd")
+                continue
             G = model.grad(W)
             if config.optimizer == "ngd":
                 norm = torch.linalg.vector_norm(G, dim=(-2, -1), keepdim=True).clamp_min(tiny)
@@ -682,6 +751,30 @@ def train_batch(
         _batch_result(b, ds, cfg, snaps, _device_name(device))
         for b, (ds, cfg) in enumerate(zip(datasets, cfgs, strict=True))
     ]
+
+
+def _entry_step(W: torch.Tensor, model: _BatchModel, lr: torch.Tensor, ngd: bool) -> None:
+    """One gd/ngd step on the entries of W that the one-hot windows touch; the rest of
+    the gradient is exactly zero, so W changes as under the dense update."""
+    import torch
+
+    G = model.entry_grad(model._attention_dloss(model.scores(W)))
+    step = G * lr.reshape(-1, 1)
+    if ngd:
+        norm = torch.linalg.vector_norm(G, dim=-1, keepdim=True)
+        step = step / norm.clamp_min(torch.finfo(torch.float64).tiny)
+    W.view(W.shape[0], -1).scatter_add_(1, model.entries, step.neg_())
+
+
+def _distinct(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``flat`` (B x N): its distinct values padded with 0 to a common length
+    U (B x U; padded slots never receive gradient), and each value's slot (B x N)."""
+    rows = [np.unique(r, return_inverse=True) for r in flat]
+    entries = np.zeros((len(rows), max(len(u) for u, _ in rows)), dtype=np.int64)
+    slot = np.zeros(flat.shape, dtype=np.int64)
+    for b, (u, inv) in enumerate(rows):
+        entries[b, : len(u)], slot[b] = u, inv.reshape(-1)
+    return entries, slot
 
 
 def _batch_result(
