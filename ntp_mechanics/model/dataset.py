@@ -55,6 +55,8 @@ from ntp_mechanics.model.errors import DatasetError  # defined with the other ba
 if TYPE_CHECKING:  # torch is imported lazily: commands that do not train do not pay for it
     import torch
 
+REPR_MAX = 400  # tokens plus embedding entries up to which repr rebuilds the dataset
+
 __all__ = ["NPZ_FORMAT", "NPZ_VERSION", "Dataset", "DatasetError", "Sample", "load_dataset"]
 
 NPZ_FORMAT = "ntp-mechanics-dataset"
@@ -157,6 +159,10 @@ class Dataset:
                 self._counts)
 
     def __repr__(self) -> str:
+        # small datasets (what a property test shrinks to) print as code that rebuilds them,
+        # so a falsifying example can be pasted back; corpus-sized ones as a summary line
+        if self.n * self.max_len + self.K * self.d <= REPR_MAX:
+            return f"Dataset.from_json({self.to_json()!r})"
         return (f"Dataset(name={self.name!r}, K={self.K}, d={self.d}, n={self.n}, "
                 f"T={self.max_len})")
 
