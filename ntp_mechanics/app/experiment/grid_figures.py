@@ -136,14 +136,7 @@ def curve_figure(rows: Sequence[dict[str, Any]], curves: Sequence[dict[str, Any]
                 y = np.maximum(y, 1e-16)  # a gap of exactly 0 on a log axis
             ax.plot(steps, y, label=label)
             ax.set_yscale("log" if log else "linear")
-    for ax, (m, _) in zip(axes, panels, strict=True):
-        ax.set_xlabel("step")
-        ax.set_title(LABELS[m], fontsize=9)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save_curves(plt, fig, axes, [m for m, _ in panels], path, legend_size=7)
 
 
 CONTROL_STYLES = (("", "-", "trained"), ("redrawn_", "--", "redrawn labels"),
@@ -169,14 +162,7 @@ def corpus_curve_figure(rows: Sequence[dict[str, Any]], curves: Sequence[dict[st
                         y = np.nanmean(A, 0)
                     ax.plot(steps, y, style, color=f"C{n}",
                             label=f"{label}, {model}" if ax is axes[0] else None)
-    for ax, m in zip(axes, panels, strict=True):
-        ax.set_xlabel("step")
-        ax.set_title(LABELS[m], fontsize=9)
-    axes[0].legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save_curves(plt, fig, axes, panels, path, legend_size=6)
 
 
 def _curves_by_point(rows: Sequence[dict[str, Any]], curves: Sequence[dict[str, Any]],
@@ -189,3 +175,16 @@ def _curves_by_point(rows: Sequence[dict[str, Any]], curves: Sequence[dict[str, 
             label = " ".join(f"{k}={r[k]}" for k in swept) or "all"
             groups.setdefault(label, []).append(by_id[r["task_id"]])
     return groups
+
+
+def _save_curves(plt: Any, fig: Any, axes: Any, metrics: Sequence[str], path: Path,
+                 legend_size: int) -> Path:
+    """Label the step axes and metric titles of a curve figure, then write it."""
+    for ax, m in zip(axes, metrics, strict=True):
+        ax.set_xlabel("step")
+        ax.set_title(LABELS[m], fontsize=9)
+    axes[0].legend(fontsize=legend_size)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
